@@ -13,9 +13,9 @@ from .core import check_lr, check_beta, check_eps
 # %% auto #0
 __all__ = ['FOREACH_DEVICES', 'CAPTURABLE_DEVICES', 'FUSED_DEVICES', 'check_weight_decay', 'check_tensor_hparam', 'to_scalar',
            'check_adam_hparams', 'scalar_dtype', 'new_counter', 'zeros_like', 'default_foreach', 'check_fusable',
-           'check_capturable', 'as_real', 'group_by_device_dtype', 'adam_single', 'adam_foreach', 'pow_each',
-           'adam_step_scalars', 'adam_hparams', 'flat', 'adam_kernel', 'adam_tensor_steps', 'compiled', 'AdamFamily',
-           'Adam', 'AdamW', 'nadam_mu', 'nadam_single', 'nadam_foreach', 'NAdam']
+           'check_capturable', 'as_real', 'group_by_device_dtype', 'adam_single', 'adam_foreach', 'adam_step_scalars',
+           'adam_hparams', 'flat', 'adam_kernel', 'adam_tensor_steps', 'compiled', 'AdamFamily', 'Adam', 'AdamW',
+           'nadam_mu', 'nadam_single', 'nadam_foreach', 'NAdam']
 
 # %% ../nbs/04_optim.ipynb #407c141b
 def check_weight_decay(weight_decay, # weight-decay coefficient λ
@@ -177,25 +177,19 @@ def adam_foreach(params, grads, steps, exp_avgs, exp_avg_sqs, # parallel lists: 
         torch._foreach_addcdiv_(ps, ms, denom, [-(lr / (1 - beta1 ** ti)) for ti in t])
 
 # %% ../nbs/04_optim.ipynb #8a3f3014
-def pow_each(base, # β: a float or a 0-d tensor
-             steps, # list of 0-d step tensors
-            ) -> list:
-    "β^t for every step count t, as tensors where the counters are"
-    return torch._foreach_pow(base, steps) if not isinstance(base, Tensor) else [base ** t for t in steps]
-
 def adam_step_scalars(steps, # list of 0-d step counters, already incremented
                       lr, beta1, beta2, eps, # α, β1, β2, ε
                      ) -> tuple:
-    "Per tensor, the denominator scale √(1-β2^t)·(-α_t) and the ε term ε/(-α_t), as 0-d tensors"
-    neg_step_size = pow_each(beta1, steps)                 # β1^t
-    torch._foreach_sub_(neg_step_size, 1)                  # -(1 - β1^t)
-    torch._foreach_reciprocal_(neg_step_size)
-    torch._foreach_mul_(neg_step_size, lr)                 # -α/(1 - β1^t)
-    scale = pow_each(beta2, steps)                         # β2^t
-    torch._foreach_sub_(scale, 1); torch._foreach_neg_(scale); torch._foreach_sqrt_(scale)
-    torch._foreach_mul_(scale, neg_step_size)
-    eps_term = torch._foreach_reciprocal(neg_step_size)
-    torch._foreach_mul_(eps_term, eps)
+    "Per tensor, the denominator scale √(1-β2^t)·(-α_t) and the ε term ε/(-α_t), as 0-d tensors: one vector computation per device"
+    scale, eps_term = [None] * len(steps), [None] * len(steps)
+    by_device = {}
+    for i, s in enumerate(steps): by_device.setdefault(s.device, []).append(i)
+    for ix in by_device.values():
+        t = torch.stack([steps[i] for i in ix])                # every counter of this device in one vector
+        neg_step_size = (beta1 ** t - 1).reciprocal_().mul_(lr)  # -α/(1 - β1^t)
+        sc = (1 - beta2 ** t).sqrt_().mul_(neg_step_size)      # √(1-β2^t)·(-α_t)
+        et = neg_step_size.reciprocal_().mul_(eps)             # ε/(-α_t)
+        for i, a, b in zip(ix, sc.unbind(), et.unbind()): scale[i], eps_term[i] = a, b
     return scale, eps_term
 
 # %% ../nbs/04_optim.ipynb #b9489842
