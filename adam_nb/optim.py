@@ -158,7 +158,8 @@ def adam_foreach(params, grads, steps, exp_avgs, exp_avg_sqs, # parallel lists: 
     lr = to_scalar(lr)
     vmaxs_all = max_exp_avg_sqs if amsgrad else [None] * len(params)
     for ps, gs, ts, ms, vs, vmaxs in group_by_device_dtype(params, grads, steps, exp_avgs, exp_avg_sqs, vmaxs_all).values():
-        ps, gs, ms, vs, vmaxs = map(list, zip(*[as_real(*x) for x in zip(ps, gs, ms, vs, vmaxs)]))
+        if any(map(torch.is_complex, ps)):  # complex tensors as real views; skipped, as in torch, when there are none
+            ps, gs, ms, vs, vmaxs = map(list, zip(*[as_real(*x) for x in zip(ps, gs, ms, vs, vmaxs)]))
         if maximize: gs = torch._foreach_neg(gs)
         torch._foreach_add_(ts, 1)
         if weight_decay != 0:
@@ -295,9 +296,10 @@ class AdamFamily(torch.optim.Optimizer):
         for p in group['params']:
             if p.grad is None: continue
             if p.grad.is_sparse: raise RuntimeError(self.sparse_msg.format(type(self).__name__))
-            if not self.state[p]: self.state[p] = self.new_state(p, group)
+            st = self.state[p]  # one lookup: a tensor's hash is a Python call
+            if not st: st = self.state[p] = self.new_state(p, group)
             ps.append(p); gs.append(p.grad)
-            for k in names: bufs[k].append(self.state[p][k])
+            for k in names: bufs[k].append(st[k])
         return ps, gs, bufs
 
     def code_path(self, group, params) -> str:
@@ -421,7 +423,7 @@ def nadam_foreach(params, grads, steps, mu_products, exp_avgs, exp_avg_sqs, # pa
     "NAdam on lists of tensors with `torch._foreach_*` ops, one call per op per (device, dtype) group"
     lr = to_scalar(lr)
     for ps, gs, ts, mps, ms, vs in group_by_device_dtype(params, grads, steps, mu_products, exp_avgs, exp_avg_sqs).values():
-        ps, gs, ms, vs = map(list, zip(*[as_real(*x) for x in zip(ps, gs, ms, vs)]))
+        if any(map(torch.is_complex, ps)): ps, gs, ms, vs = map(list, zip(*[as_real(*x) for x in zip(ps, gs, ms, vs)]))
         if maximize: gs = torch._foreach_neg(gs)
         torch._foreach_add_(ts, 1)
         if weight_decay != 0:
