@@ -19,19 +19,13 @@ from torch.distributed.checkpoint.state_dict import (get_model_state_dict, get_o
                                                      set_model_state_dict, set_optimizer_state_dict)
 import optuna
 from optuna.trial import TrialState
-from optuna.storages import JournalStorage, RDBStorage
-try: from optuna.storages import RetryHeartbeatStaleTrialCallback as RetryCallback  # optuna >= 4.9
-except ImportError: from optuna.storages import RetryFailedTrialCallback as RetryCallback
-from optuna.storages.journal import JournalFileBackend
-from optuna.storages.journal._file import BaseJournalFileLock
-from optuna.storages._heartbeat import BaseHeartbeat
 from . import optim
+from .tuning import get_storage  # heartbeats, retries, the flock lock and `tune` live in adam_nb.tuning
 
 # %% auto #0
 __all__ = ['CASES', 'WORKERS', 'free_port', 'init_group', 'spawn', 'group_worker', 'pair', 'tiny_model', 'batch', 'train',
            'full_params', 'all_equal', 'ddp_worker', 'zero_worker', 'shard', 'fsdp_worker', 'dcp_worker', 'train_main',
-           'state_bytes', 'expected_state_bytes', 'memory_worker', 'FlockLock', 'HeartbeatJournalStorage', 'safe_url',
-           'open_storage', 'Surplus', 'count_trials', 'tune', 'tune_main', 'main', 'worker_cmd', 'kill_mid_trial',
+           'main', 'state_bytes', 'expected_state_bytes', 'memory_worker', 'worker_cmd', 'kill_mid_trial',
            'survive_kill', 'check_survival', 'pg_bindir', 'postgres_server', 'study_database', 'throughput']
 
 # %% ../nbs/09_distributed.ipynb #64bd23f8
@@ -254,6 +248,14 @@ def train_main(argv:Sequence[str]|None=None, # arguments; defaults to sys.argv[2
     os.makedirs(a.out, exist_ok=True)
     WORKERS[a.strategy](int(os.environ['RANK']), int(os.environ['WORLD_SIZE']), None, a.out, steps=a.steps)
 
+def main(argv:Sequence[str]|None=None, # [strategy, '--out', folder]; defaults to sys.argv[1:]
+        ):
+    "`torchrun --nproc-per-node 2 -m adam_nb.distributed ddp --out DIR`"
+    train_main(argv)
+
+# %% ../nbs/09_distributed.ipynb #ae189133
+if __name__ == '__main__' and 'get_ipython' not in globals(): main()
+
 # %% ../nbs/09_distributed.ipynb #94649b7a
 def state_bytes(opt:torch.optim.Optimizer) -> int:
     "Bytes of optimizer state held by this rank (a DTensor counts only its local shard)"
@@ -297,170 +299,19 @@ def memory_worker(rank, world_size, port, out, # as every worker
     torch.save(res, f'{out}/rank{rank}.pt')
     dist.destroy_process_group()
 
-# %% ../nbs/09_distributed.ipynb #3d81f679
-class FlockLock(BaseJournalFileLock):
-    "A journal-file lock held with fcntl.flock: the kernel releases it when its holder dies, even by SIGKILL"
-    def __init__(self, path:str, # the journal file; the lock is `path + '.flock'`
-                ):
-        import threading
-        self.path, self.fd, self.thread_lock = str(path) + '.flock', None, threading.Lock()
-    def acquire(self) -> bool:
-        import fcntl
-        self.thread_lock.acquire()
-        if self.fd is None: self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
-        fcntl.flock(self.fd, fcntl.LOCK_EX)
-        return True
-    def release(self):
-        import fcntl
-        fcntl.flock(self.fd, fcntl.LOCK_UN)
-        self.thread_lock.release()
-
-# %% ../nbs/09_distributed.ipynb #1113ad20
-class HeartbeatJournalStorage(JournalStorage, BaseHeartbeat):
-    "Optuna's journal-file storage plus heartbeats, kept as the `heartbeat` system attribute of each running trial"
-    def __init__(self, path:str, # the journal file
-                 heartbeat_interval:int|None=None, # seconds between heartbeats (None: no heartbeat)
-                 grace_period:int|None=None, # seconds without one before a trial is stale (default 2 intervals)
-                 failed_trial_callback:Callable|None=None, # called with (study, trial) for each stale trial failed
-                ):
-        super().__init__(JournalFileBackend(str(path), lock_obj=FlockLock(path)))
-        self.heartbeat_interval, self.grace_period, self.failed_trial_callback = heartbeat_interval, grace_period, failed_trial_callback
-    def record_heartbeat(self, trial_id): self.set_trial_system_attr(trial_id, 'heartbeat', time.time())
-    def _get_stale_trial_ids(self, study_id):
-        grace, now = self.grace_period or 2 * self.heartbeat_interval, time.time()
-        last = lambda t: max(t.system_attrs.get('heartbeat', 0), t.datetime_start.timestamp())
-        return [t._trial_id for t in self.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,)) if now - last(t) > grace]
-    def get_heartbeat_interval(self): return self.heartbeat_interval
-    def get_heartbeat_stale_trial_callback(self): return self.failed_trial_callback
-    def get_failed_trial_callback(self): return self.failed_trial_callback
-
-# %% ../nbs/09_distributed.ipynb #64b6aa63
-def safe_url(url:str) -> str:
-    "The URL with its password masked"
-    return re.sub(r'(://[^:/@]+:)[^@]*@', r'\1***@', str(url))
-
-def open_storage(url:str, # a journal file path (or journal:///path), or an RDB URL: postgresql://..., sqlite:///...
-                 heartbeat_interval:int|None=None, # seconds between heartbeats of a running trial (None: off)
-                 grace_period:int|None=None, # seconds without a heartbeat before a trial is failed
-                 max_retry:int|None=None, # retries of a failed trial (with heartbeats on; None: no retry)
-                 timeout:float=10., # seconds to wait for a database connection
-                ) -> optuna.storages.BaseStorage:
-    "An Optuna storage with heartbeats, retries of dead workers' trials, and a bounded connect; ConnectionError if unreachable"
-    url = str(url)
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)  # heartbeats are 'experimental' since Optuna 2.9
-        cb = RetryCallback(max_retry=max_retry) if heartbeat_interval and max_retry is not None else None
-    try:
-        if '://' not in url or url.startswith('journal://'):
-            path = url.removeprefix('journal://')
-            if not os.path.isdir(os.path.dirname(os.path.abspath(path))): raise FileNotFoundError(f'no folder for the journal file {path}')
-            return HeartbeatJournalStorage(path, heartbeat_interval, grace_period, cb)
-        connect = ({'connect_timeout': max(1, round(timeout))} if url.startswith('postgresql') else
-                   {'timeout': timeout} if url.startswith('sqlite') else {})
-        with warnings.catch_warnings():
-            warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)
-            return RDBStorage(url, engine_kwargs={'connect_args': connect, 'pool_pre_ping': True}, heartbeat_interval=heartbeat_interval,
-                              grace_period=grace_period, heartbeat_stale_trial_callback=cb)
-    except Exception as e:
-        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        raise ConnectionError(f'cannot open the study storage {safe_url(url)} (timeout {timeout} s): {msg}') from e
-
-# %% ../nbs/09_distributed.ipynb #4ca6fa0d
-class Surplus(Exception): "A trial started after the study's budget was taken; it ends FAIL with user attribute `surplus`"
-
-def count_trials(trials:Sequence, # frozen trials of a study
-                 below:int|None=None, # count only trials numbered below this
-                ) -> tuple:
-    "(finished: COMPLETE + PRUNED, holding: those plus RUNNING and WAITING)"
-    trials = [t for t in trials if below is None or t.number < below]
-    fin = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
-    return fin, fin + sum(t.state in (TrialState.RUNNING, TrialState.WAITING) for t in trials)
-
-# %% ../nbs/09_distributed.ipynb #bb7e3c29
-def tune(objective:Callable, # objective(trial) -> float to minimize; may report and prune
-         storage:str, # storage URL, see `open_storage`
-         study_name:str, # the study all workers share
-         total_trials:int, # COMPLETE + PRUNED trials the study needs
-         seed:int=0, # this worker's TPE seed
-         heartbeat_interval:int=1, grace_period:int=10, max_retry:int=2, # see `open_storage`
-         timeout:float=10., # seconds to wait for the storage
-         worker:int=0, # this worker's id, recorded on its trials
-        ) -> optuna.Study:
-    "Run trials of `objective` until the study holds `total_trials` finished ones, failing and retrying dead workers' trials"
-    store = open_storage(storage, heartbeat_interval, grace_period, max_retry, timeout)
-    study = optuna.create_study(storage=store, study_name=study_name, load_if_exists=True, sampler=optuna.samplers.TPESampler(seed=seed),
-                                pruner=optuna.pruners.MedianPruner(n_startup_trials=3, n_warmup_steps=1))
-    def guarded(trial):
-        trial.set_user_attr('pid', os.getpid()); trial.set_user_attr('worker', worker)
-        if count_trials(study.get_trials(deepcopy=False), below=trial.number)[1] >= total_trials:
-            trial.set_user_attr('surplus', True); raise Surplus(f'trial {trial.number}: the budget of {total_trials} is taken')
-        return objective(trial)
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)
-        while True:
-            optuna.storages.fail_stale_trials(study)
-            trials = study.get_trials(deepcopy=False)
-            fin, hold = count_trials(trials)
-            if fin >= total_trials: break
-            if hold >= total_trials and not any(t.state == TrialState.WAITING for t in trials):
-                time.sleep(heartbeat_interval or 1); continue
-            try: study.optimize(guarded, n_trials=1, catch=(Surplus,))
-            except ValueError as e:  # a trial too starved to beat for `grace_period` was failed (and retried) by another worker
-                if 'Cannot tell a FAIL trial' not in str(e): raise
-    return study
-
-# %% ../nbs/09_distributed.ipynb #430913a5
-def _tune_parser():
-    p = argparse.ArgumentParser(prog='python -m adam_nb.distributed tune', description='A tuning worker that survives the death of others.')
-    p.add_argument('--storage', required=True, help='journal file path, or an RDB URL such as postgresql://user:pw@host/db')
-    p.add_argument('--study', default='adam', help='study name shared by the workers')
-    p.add_argument('--total-trials', type=int, default=20, help='COMPLETE + PRUNED trials the whole study needs')
-    p.add_argument('--objective', default='digits', help="an objective of adam_nb.tuning ('digits', 'toy') or module:function")
-    p.add_argument('--model', default='logreg', help="digits objective: 'logreg' or 'mlp'")
-    p.add_argument('--epochs', type=int, default=4, help='digits objective: epochs per trial')
-    p.add_argument('--seed', type=int, default=0, help="this worker's sampler seed"); p.add_argument('--worker', type=int, default=0)
-    p.add_argument('--heartbeat-interval', type=int, default=1); p.add_argument('--grace-period', type=int, default=10)
-    p.add_argument('--max-retry', type=int, default=2); p.add_argument('--timeout', type=float, default=10., help='seconds to reach the storage')
-    return p
-
-def tune_main(argv:Sequence[str]|None=None, # arguments; defaults to sys.argv[2:]
-             ):
-    "One tuning worker from the shell; prints a JSON line {worker, best_number, best_value}"
-    from adam_nb import tuning
-    a = _tune_parser().parse_args(argv)
-    torch.set_num_threads(1); optuna.logging.set_verbosity(optuna.logging.ERROR)
-    warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)
-    obj = tuning.load_objective(a.objective)
-    if obj is tuning.digits_objective:
-        tuning.digits_data()  # load the data before the first trial starts its clock
-        obj = partial(tuning.digits_objective, model=a.model, epochs=a.epochs)
-    try: study = tune(obj, a.storage, a.study, a.total_trials, seed=a.seed, heartbeat_interval=a.heartbeat_interval,
-                      grace_period=a.grace_period, max_retry=a.max_retry, timeout=a.timeout, worker=a.worker)
-    except ConnectionError as e: sys.exit(f'adam_nb.distributed tune: {e}')
-    print(json.dumps(dict(worker=a.worker, best_number=study.best_trial.number, best_value=study.best_value)), flush=True)
-
-def main(argv:Sequence[str]|None=None, # ['tune', ...] or [strategy, '--out', folder] (under torchrun)
-        ):
-    "`python -m adam_nb.distributed tune ...` or `torchrun --nproc-per-node 2 -m adam_nb.distributed ddp --out DIR`"
-    argv = sys.argv[1:] if argv is None else list(argv)
-    if argv[:1] == ['tune']: tune_main(argv[1:])
-    else: train_main(argv)
-
-# %% ../nbs/09_distributed.ipynb #ae189133
-if __name__ == '__main__' and 'get_ipython' not in globals(): main()
-
 # %% ../nbs/09_distributed.ipynb #7f5a0a3e
 def _env():
     root = os.path.dirname(os.path.dirname(os.path.abspath(optim.__file__)))  # so that workers import this adam_nb
     return {**os.environ, 'PYTHONPATH': os.pathsep.join(filter(None, [root, os.environ.get('PYTHONPATH')]))}
 
-def worker_cmd(storage:str, study:str, total_trials:int, # see `tune`
+def worker_cmd(storage:str, study:str, total_trials:int, # the shared study and its budget, see `adam_nb.tuning.tune`
                worker:int=0, # worker id, also its sampler seed
-               args:Sequence[str]=(), # further arguments of `python -m adam_nb.distributed tune`
+               args:Sequence[str]=(), # further arguments of `python -m adam_nb.tuning`
               ) -> list:
-    "The command line of one tuning worker"
-    return [sys.executable, '-m', 'adam_nb.distributed', 'tune', '--storage', str(storage), '--study', study,
-            '--total-trials', str(total_trials), '--seed', str(worker), '--worker', str(worker), *args]
+    "The command line of one tuning worker: `python -m adam_nb.tuning --total-trials ...`"
+    return [sys.executable, '-m', 'adam_nb.tuning', '--storage', str(storage), '--study', study, '--total-trials', str(total_trials),
+            '--seed', str(worker), '--worker', str(worker), '--objective', 'digits', '--model', 'logreg', '--epochs', '4',
+            '--heartbeat-interval', '1', '--grace-period', '10', '--max-retry', '2', '--no-progress', '--json', *args]
 
 # %% ../nbs/09_distributed.ipynb #a63eb202
 def kill_mid_trial(storage:str, study:str, # the shared study
@@ -468,7 +319,7 @@ def kill_mid_trial(storage:str, study:str, # the shared study
                    timeout:float=120., # seconds to catch one inside a trial
                   ) -> tuple:
     "SIGKILL one of `procs` while it is inside a trial that has reported an epoch; return (trial number, index of the worker)"
-    store, end = open_storage(storage), time.monotonic() + timeout
+    store, end = get_storage(storage), time.monotonic() + timeout
     while time.monotonic() < end:
         time.sleep(0.05)
         if all(p.poll() is not None for p in procs): raise RuntimeError('every worker exited before one could be caught inside a trial')
@@ -495,7 +346,7 @@ def survive_kill(storage:str, # storage URL
                  args:Sequence[str]=(), # further worker arguments
                 ) -> dict:
     "Run `n_workers` workers on one study and SIGKILL one inside a trial; {'killed', 'worker', 'trials', 'reports'}"
-    optuna.create_study(storage=open_storage(storage), study_name=study, load_if_exists=True)  # tables and study before the race
+    optuna.create_study(storage=get_storage(storage), study_name=study, load_if_exists=True)  # tables and study before the race
     procs = [subprocess.Popen(worker_cmd(storage, study, total_trials, i, args), env=_env(), stdout=subprocess.PIPE,
                               stderr=subprocess.PIPE, text=True) for i in range(n_workers)]
     try:
@@ -507,7 +358,7 @@ def survive_kill(storage:str, # storage URL
             if p.poll() is None: p.kill(); p.wait()
     for p, (o, e) in zip(rest, outs):
         if p.returncode: raise RuntimeError(f'worker exited with {p.returncode}: {e[-2000:]}')
-    trials = optuna.load_study(study_name=study, storage=open_storage(storage)).get_trials()
+    trials = optuna.load_study(study_name=study, storage=get_storage(storage)).get_trials()
     return dict(killed=killed, worker=victim, trials=trials, reports=[json.loads(o.strip().splitlines()[-1]) for o, e in outs])
 
 # %% ../nbs/09_distributed.ipynb #8c445aa5
@@ -589,7 +440,7 @@ def throughput(storage:str, # storage URL
                timeout:float=300., # seconds before the workers are killed
               ) -> float:
     "Finished trials per minute of `n_workers` workers on one fresh study, from the trials' own timestamps"
-    optuna.create_study(storage=open_storage(storage), study_name=study, load_if_exists=True)
+    optuna.create_study(storage=get_storage(storage), study_name=study, load_if_exists=True)
     procs = [subprocess.Popen(worker_cmd(storage, study, total_trials, i, args), env=_env(), stdout=subprocess.DEVNULL,
                               stderr=subprocess.PIPE, text=True) for i in range(n_workers)]
     try: errs = [p.communicate(timeout=timeout)[1] for p in procs]
@@ -598,7 +449,7 @@ def throughput(storage:str, # storage URL
             if p.poll() is None: p.kill(); p.wait()
     for p, e in zip(procs, errs):
         if p.returncode: raise RuntimeError(f'worker exited with {p.returncode}: {e[-2000:]}')
-    fin = [t for t in optuna.load_study(study_name=study, storage=open_storage(storage)).trials
+    fin = [t for t in optuna.load_study(study_name=study, storage=get_storage(storage)).trials
            if t.state in (TrialState.COMPLETE, TrialState.PRUNED)]
     assert len(fin) == total_trials
     span = max(t.datetime_complete for t in fin) - min(t.datetime_start for t in fin)

@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_tuning.ipynb #e402b827
 from __future__ import annotations
-import argparse, functools, importlib, itertools, math, os, subprocess, sys, time
+import argparse, functools, importlib, itertools, json, math, os, re, subprocess, sys, threading, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -15,14 +15,21 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 import optuna
+from optuna.trial import TrialState
+from optuna.storages import JournalStorage, RDBStorage
+from optuna.storages.journal import JournalFileBackend
+from optuna.storages.journal._file import BaseJournalFileLock
+from optuna.storages._heartbeat import BaseHeartbeat
+try: from optuna.storages import RetryHeartbeatStaleTrialCallback as RetryCallback  # optuna >= 4.9
+except ImportError: from optuna.storages import RetryFailedTrialCallback as RetryCallback
 from tqdm.auto import tqdm
 from .core import color_of
 
 # %% auto #0
 __all__ = ['MODELS', 'OPTIMIZERS', 'BUILTIN_OBJECTIVES', 'digits_data', 'logistic_regression', 'mlp', 'make_model',
            'make_optimizer', 'evaluate', 'History', 'train', 'fit', 'sweep', 'tune_lr', 'plot_heatmap', 'suggest_adam',
-           'digits_objective', 'toy_objective', 'get_storage', 'run_worker', 'check_trials', 'load_objective', 'main',
-           'spawn_workers']
+           'digits_objective', 'toy_objective', 'FlockLock', 'HeartbeatJournalStorage', 'safe_url', 'get_storage',
+           'run_worker', 'check_trials', 'Surplus', 'count_trials', 'tune', 'load_objective', 'main', 'spawn_workers']
 
 # %% ../nbs/07_tuning.ipynb #e5650fe0
 from .optim import Adam
@@ -268,15 +275,73 @@ def toy_objective(trial:optuna.Trial, # the trial to evaluate
     x, y = trial.suggest_float('x', -10, 10), trial.suggest_float('y', -10, 10)
     return (x - 2)**2 + (y + 1)**2
 
+# %% ../nbs/07_tuning.ipynb #443994f1
+class FlockLock(BaseJournalFileLock):
+    "A journal-file lock held with fcntl.flock: the kernel releases it when its holder dies, even by SIGKILL"
+    def __init__(self, path:str, # the journal file; the lock is `path + '.flock'`
+                ):
+        self.path, self.fd, self.thread_lock = str(path) + '.flock', None, threading.Lock()
+    def acquire(self) -> bool:
+        import fcntl
+        self.thread_lock.acquire()
+        if self.fd is None: self.fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(self.fd, fcntl.LOCK_EX)
+        return True
+    def release(self):
+        import fcntl
+        fcntl.flock(self.fd, fcntl.LOCK_UN)
+        self.thread_lock.release()
+
+# %% ../nbs/07_tuning.ipynb #8b9d7bad
+class HeartbeatJournalStorage(JournalStorage, BaseHeartbeat):
+    "Optuna's journal-file storage, locked with `FlockLock`, plus heartbeats kept as the `heartbeat` system attribute of each running trial"
+    def __init__(self, path:str, # the journal file
+                 heartbeat_interval:int|None=None, # seconds between heartbeats (None: no heartbeat)
+                 grace_period:int|None=None, # seconds without one before a trial is stale (default 2 intervals)
+                 failed_trial_callback:Callable|None=None, # called with (study, trial) for each stale trial failed
+                ):
+        super().__init__(JournalFileBackend(str(path), lock_obj=FlockLock(path)))
+        self.heartbeat_interval, self.grace_period, self.failed_trial_callback = heartbeat_interval, grace_period, failed_trial_callback
+    def record_heartbeat(self, trial_id): self.set_trial_system_attr(trial_id, 'heartbeat', time.time())
+    def _get_stale_trial_ids(self, study_id):
+        grace, now = self.grace_period or 2 * self.heartbeat_interval, time.time()
+        last = lambda t: max(t.system_attrs.get('heartbeat', 0), t.datetime_start.timestamp())
+        return [t._trial_id for t in self.get_all_trials(study_id, deepcopy=False, states=(TrialState.RUNNING,)) if now - last(t) > grace]
+    def get_heartbeat_interval(self): return self.heartbeat_interval
+    def get_heartbeat_stale_trial_callback(self): return self.failed_trial_callback
+    def get_failed_trial_callback(self): return self.failed_trial_callback
+
 # %% ../nbs/07_tuning.ipynb #804925d8
-def get_storage(url:str, # 'journal:///path.log', a plain file path (journal), or an RDB URL (sqlite:///, postgresql://, ...)
+def safe_url(url:str) -> str:
+    "The URL with its password masked"
+    return re.sub(r'(://[^:/@]+:)[^@]*@', r'\1***@', str(url))
+
+def get_storage(url:str|optuna.storages.BaseStorage, # 'journal:///path.log', a plain file path (journal), an RDB URL (sqlite:///, postgresql://, ...), or a storage
+                heartbeat_interval:int|None=None, # seconds between heartbeats of a running trial (None: off)
+                grace_period:int|None=None, # seconds without a heartbeat before a trial is failed (default 2 intervals)
+                max_retry:int|None=None, # retries of a failed trial (with heartbeats on; None: no retry)
+                timeout:float=10., # seconds to wait for a database connection
                ) -> optuna.storages.BaseStorage:
-    "An Optuna storage from a URL; a plain path means a journal file"
-    from optuna.storages.journal import JournalStorage, JournalFileBackend
+    "An Optuna storage from a URL (a plain path means a journal file), with heartbeats, retries and a bounded connect; ConnectionError if unreachable"
+    if isinstance(url, optuna.storages.BaseStorage): return url
     url = str(url)
-    if url.startswith('journal://'): return JournalStorage(JournalFileBackend(url[len('journal://'):]))
-    if '://' not in url: return JournalStorage(JournalFileBackend(url))
-    return optuna.storages.RDBStorage(_pg_driver(url))
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)  # heartbeats are 'experimental' since Optuna 2.9
+        cb = RetryCallback(max_retry=max_retry) if heartbeat_interval and max_retry is not None else None
+    try:
+        if '://' not in url or url.startswith('journal://'):
+            path = url.removeprefix('journal://')
+            if not os.path.isdir(os.path.dirname(os.path.abspath(path))): raise FileNotFoundError(f'no folder for the journal file {path}')
+            return HeartbeatJournalStorage(path, heartbeat_interval, grace_period, cb)
+        connect = ({'connect_timeout': max(1, round(timeout))} if url.startswith(('postgresql', 'postgres:')) else
+                   {'timeout': timeout} if url.startswith('sqlite') else {})
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)
+            return RDBStorage(_pg_driver(url), engine_kwargs={'connect_args': connect, 'pool_pre_ping': True}, heartbeat_interval=heartbeat_interval,
+                              grace_period=grace_period, heartbeat_stale_trial_callback=cb)
+    except Exception as e:
+        msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
+        raise ConnectionError(f'cannot open the study storage {safe_url(url)} (timeout {timeout} s): {msg}') from e
 
 def _pg_driver(url:str) -> str:
     "postgresql:// with the psycopg (3) driver when psycopg2, SQLAlchemy's default, is not installed"
@@ -290,7 +355,7 @@ def _pg_driver(url:str) -> str:
 
 # %% ../nbs/07_tuning.ipynb #596295ba
 def run_worker(objective:Callable, # objective(trial) -> float
-               storage:str, # storage URL, see `get_storage`
+               storage:str|optuna.storages.BaseStorage, # storage URL (or storage), see `get_storage`
                study_name:str, # name of the study to create or join
                n_trials:int, # trials this worker runs
                seed:int|None=0, # seed of this worker's TPE sampler
@@ -326,6 +391,57 @@ def check_trials(storage:str, # storage URL
     return dict(ok=ok, n=len(trials), expected=expected, unique=len(set(nums)) == len(nums), contiguous=nums == list(range(len(nums))),
                 states={k: v for k, v in states.items() if v})
 
+# %% ../nbs/07_tuning.ipynb #38531c2f
+class Surplus(Exception): "A trial started after the study's budget was taken; it ends FAIL with user attribute `surplus`"
+
+def count_trials(trials:Sequence, # frozen trials of a study
+                 below:int|None=None, # count only trials numbered below this
+                ) -> tuple:
+    "(finished: COMPLETE + PRUNED, holding: those plus RUNNING and WAITING)"
+    trials = [t for t in trials if below is None or t.number < below]
+    fin = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
+    return fin, fin + sum(t.state in (TrialState.RUNNING, TrialState.WAITING) for t in trials)
+
+# %% ../nbs/07_tuning.ipynb #af2776d9
+def tune(objective:Callable, # objective(trial) -> float; may report and prune
+         storage:str|optuna.storages.BaseStorage, # storage URL, see `get_storage`
+         study_name:str, # the study all workers share
+         total_trials:int, # COMPLETE + PRUNED trials the study needs
+         seed:int=0, # this worker's TPE seed
+         heartbeat_interval:int=1, # seconds between heartbeats of a running trial
+         grace_period:int=10, # seconds without a heartbeat before a trial is failed
+         max_retry:int=2, # retries of a failed trial
+         timeout:float=10., # seconds to wait for the storage
+         worker:int=0, # this worker's id, recorded on its trials
+         direction:str='minimize', # 'minimize' or 'maximize'
+         n_startup_trials:int=3, # the pruner prunes nothing until this many trials have finished
+         n_warmup_steps:int=1, # nor before this many epochs of a trial
+        ) -> optuna.Study:
+    "Run trials of `objective` until the study holds `total_trials` finished ones, failing and retrying dead workers' trials"
+    if total_trials < 0: raise ValueError(f"Invalid number of trials: {total_trials}")
+    if not heartbeat_interval or heartbeat_interval <= 0: raise ValueError(f"Invalid heartbeat interval: {heartbeat_interval}")
+    store = get_storage(storage, heartbeat_interval, grace_period, max_retry, timeout)
+    study = optuna.create_study(storage=store, study_name=study_name, direction=direction, load_if_exists=True, sampler=optuna.samplers.TPESampler(seed=seed),
+                                pruner=optuna.pruners.MedianPruner(n_startup_trials=n_startup_trials, n_warmup_steps=n_warmup_steps))
+    def guarded(trial):
+        trial.set_user_attr('pid', os.getpid()); trial.set_user_attr('worker', worker)
+        if count_trials(study.get_trials(deepcopy=False), below=trial.number)[1] >= total_trials:
+            trial.set_user_attr('surplus', True); raise Surplus(f'trial {trial.number}: the budget of {total_trials} is taken')
+        return objective(trial)
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)
+        while True:
+            optuna.storages.fail_stale_trials(study)
+            trials = study.get_trials(deepcopy=False)
+            fin, hold = count_trials(trials)
+            if fin >= total_trials: break
+            if hold >= total_trials and not any(t.state == TrialState.WAITING for t in trials):
+                time.sleep(heartbeat_interval); continue
+            try: study.optimize(guarded, n_trials=1, catch=(Surplus,))
+            except ValueError as e:  # a trial too starved to beat for `grace_period` was failed (and retried) by another worker
+                if 'Cannot tell a FAIL trial' not in str(e): raise
+    return study
+
 # %% ../nbs/07_tuning.ipynb #c827055c
 BUILTIN_OBJECTIVES = {'digits': digits_objective, 'toy': toy_objective}
 
@@ -348,6 +464,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument('--direction', default='minimize', choices=['minimize', 'maximize'])
     p.add_argument('--threads', type=int, default=1, help='torch threads per worker')
     p.add_argument('--no-progress', action='store_true', help='hide the progress bar')
+    p.add_argument('--json', action='store_true', help='end with one JSON line {worker, trials, complete, best_number, best_value}')
+    p.add_argument('--timeout', type=float, default=10., help='seconds to wait for the storage')
+    h = p.add_argument_group('dead workers and a study-wide budget')
+    h.add_argument('--total-trials', type=int, default=None, help='run trials until the whole study holds this many COMPLETE + PRUNED ones (instead of --n-trials)')
+    h.add_argument('--heartbeat-interval', type=int, default=None, help='seconds between heartbeats of a running trial (default: 1 with --total-trials, else off)')
+    h.add_argument('--grace-period', type=int, default=10, help='seconds without a heartbeat before a trial is failed')
+    h.add_argument('--max-retry', type=int, default=2, help='retries of a failed trial, with heartbeats on')
+    h.add_argument('--worker', type=int, default=0, help="this worker's id, recorded on its trials")
     g = p.add_argument_group('digits objective')
     g.add_argument('--model', default='mlp', choices=list(MODELS))
     g.add_argument('--epochs', type=int, default=10)
@@ -364,11 +488,23 @@ def main(argv:Sequence[str]|None=None, # arguments; defaults to sys.argv[1:]
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     objective = load_objective(a.objective)
     if a.objective == 'digits':
+        _digits()  # load the data before the first trial starts its clock
         objective = functools.partial(digits_objective, model=a.model, epochs=a.epochs, batch_size=a.batch_size, seed=a.train_seed, tune_eps=a.tune_eps)
-    study = run_worker(objective, a.storage, a.study, a.n_trials, seed=a.seed, direction=a.direction, progress=not a.no_progress)
+    try:
+        if a.total_trials is None:
+            store = get_storage(a.storage, a.heartbeat_interval, a.grace_period, a.max_retry, a.timeout)
+            with warnings.catch_warnings():
+                warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)
+                study = run_worker(objective, store, a.study, a.n_trials, seed=a.seed, direction=a.direction, progress=not a.no_progress)
+        else:
+            study = tune(objective, a.storage, a.study, a.total_trials, seed=a.seed, heartbeat_interval=a.heartbeat_interval or 1, grace_period=a.grace_period,
+                         max_retry=a.max_retry, timeout=a.timeout, worker=a.worker, direction=a.direction)
+    except ConnectionError as e: sys.exit(f'adam_nb_tune: {e}')
     done = [t for t in study.trials if t.state.name == 'COMPLETE']
     best = f"best {study.best_value:.6g} at {study.best_params}" if done else 'no complete trial yet'
     print(f"study {a.study!r}: {len(study.trials)} trials in the storage ({len(done)} complete); {best}")
+    if a.json: print(json.dumps(dict(worker=a.worker, trials=len(study.trials), complete=len(done), best_number=study.best_trial.number if done else None,
+                                     best_value=study.best_value if done else None)), flush=True)
 
 # %% ../nbs/07_tuning.ipynb #0bda627c
 if __name__ == '__main__' and 'get_ipython' not in globals(): main()

@@ -7,13 +7,14 @@ cd "$(dirname "$0")/.."
 PY="${PYTHON:-}"
 if [ -z "$PY" ]; then if [ -x .venv/bin/python ]; then PY=.venv/bin/python; else PY=python3; fi; fi
 
-if [ ! -x /usr/bin/chromium ]; then
+CHROMIUM="${CHROMIUM:-/usr/bin/chromium}"   # browser_test.py reads the same variable
+if [ ! -x "$CHROMIUM" ]; then
   SUDO=""; if [ "$(id -u)" -ne 0 ]; then SUDO="sudo"; fi
   echo "browser_setup: installing chromium with apt-get"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends chromium
 fi
-/usr/bin/chromium --version 2>/dev/null
+"$CHROMIUM" --version 2>/dev/null
 
 if ! "$PY" -c "import playwright" 2>/dev/null; then
   echo "browser_setup: installing playwright with pip"
