@@ -264,7 +264,6 @@ d = { 'settings': { 'branch': 'main',
                                   'adam_nb.variants.NAdam.__init__': ('variants.html#nadam.__init__', 'adam_nb/variants.py'),
                                   'adam_nb.variants.NAdam.init_state': ('variants.html#nadam.init_state', 'adam_nb/variants.py'),
                                   'adam_nb.variants.NAdam.update': ('variants.html#nadam.update', 'adam_nb/variants.py'),
-                                  'adam_nb.variants.nadam_mu': ('variants.html#nadam_mu', 'adam_nb/variants.py'),
                                   'adam_nb.variants.online_regret': ('variants.html#online_regret', 'adam_nb/variants.py'),
                                   'adam_nb.variants.reddi_gradients': ('variants.html#reddi_gradients', 'adam_nb/variants.py'),
                                   'adam_nb.variants.run_online': ('variants.html#run_online', 'adam_nb/variants.py')}}}

@@ -12,7 +12,7 @@ from .momentum import ema, Momentum
 from .adam import Adam, bias_correction
 
 # %% auto #0
-__all__ = ['reddi_gradients', 'run_online', 'online_regret', 'AMSGrad', 'nadam_mu', 'NAdam']
+__all__ = ['reddi_gradients', 'run_online', 'online_regret', 'AMSGrad', 'NAdam']
 
 # %% ../nbs/05_variants.ipynb #1501d568
 def reddi_gradients(steps:int, # number of online steps T
@@ -82,12 +82,7 @@ class AMSGrad(Adam):
         return np.sqrt(self.correct(state['max_exp_avg_sq'], beta2, t)) + self.eps
 
 # %% ../nbs/05_variants.ipynb #ba717811
-def nadam_mu(t:int, # step number, t ≥ 1
-             beta1:float=0.9, # β₁, the momentum the schedule tends to
-             momentum_decay:float=4e-3, # ψ: how fast μ_t approaches β₁
-            ) -> float:
-    "NAdam's momentum schedule μ_t = β₁(1 - 0.96^(tψ)/2)"
-    return beta1 * (1. - 0.5 * 0.96 ** (t * momentum_decay))
+from .optim import nadam_mu  # μ_t(β1, t, ψ), written once in 04_optim: torch's NAdam and the NumPy one below share it
 
 # %% ../nbs/05_variants.ipynb #09c7095e
 class NAdam(Adam):
@@ -106,7 +101,7 @@ class NAdam(Adam):
     def update(self, g, state):
         beta1, beta2 = self.betas
         t = state['step']
-        mu, mu_next = nadam_mu(t, beta1, self.momentum_decay), nadam_mu(t + 1, beta1, self.momentum_decay)
+        mu, mu_next = nadam_mu(beta1, t, self.momentum_decay), nadam_mu(beta1, t + 1, self.momentum_decay)
         state['mu_product'] *= mu
         state['exp_avg'] = ema(state['exp_avg'], g, beta1)
         state['exp_avg_sq'] = ema(state['exp_avg_sq'], g * g, beta2)
