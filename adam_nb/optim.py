@@ -5,7 +5,7 @@
 # %% ../nbs/04_optim.ipynb #65f1f932
 from __future__ import annotations
 from functools import partial
-import ctypes, os, platform, shutil, subprocess, tempfile, types
+import ctypes, os, shutil, subprocess, tempfile, types
 from pathlib import Path
 import torch
 from torch import Tensor
@@ -13,8 +13,8 @@ from torch.autograd.graph import increment_version
 from .core import check_lr, check_beta, check_eps
 
 # %% auto #0
-__all__ = ['FOREACH_DEVICES', 'CAPTURABLE_DEVICES', 'FUSED_DEVICES', 'FUSED_C', 'C_FLAGS', 'C_FAST_FLAGS', 'C_DTYPES', 'MAXIMIZE',
-           'WEIGHT_DECAY', 'DECOUPLED', 'AMSGRAD', 'SMALL_WEIGHT', 'FUSED_CHUNK', 'check_weight_decay',
+__all__ = ['FOREACH_DEVICES', 'CAPTURABLE_DEVICES', 'FUSED_DEVICES', 'MAXIMIZE', 'WEIGHT_DECAY', 'DECOUPLED', 'AMSGRAD',
+           'SMALL_WEIGHT', 'FUSED_CHUNK', 'FUSED_C', 'C_FLAGS', 'C_FAST_FLAGS', 'C_DTYPES', 'check_weight_decay',
            'check_tensor_hparam', 'to_scalar', 'check_adam_hparams', 'scalar_dtype', 'new_counter', 'zeros_like',
            'default_foreach', 'check_fusable', 'check_capturable', 'as_real', 'group_by_device_dtype', 'adam_single',
            'adam_foreach', 'adam_step_scalars', 'adam_hparams', 'flat', 'adam_kernel', 'adam_tensor_steps', 'compiled',
@@ -261,6 +261,8 @@ def compiled(fn, # a function of tensors
     return _compiled[(fn, key)]
 
 # %% ../nbs/04_optim.ipynb #40f93a33
+MAXIMIZE, WEIGHT_DECAY, DECOUPLED, AMSGRAD, SMALL_WEIGHT = 1, 2, 4, 8, 16  # the kernel's flags, as in its source
+FUSED_CHUNK = 1 << 15  # elements per unit of work shared among threads
 FUSED_C = r"""
 #include <stdint.h>
 #include <stdlib.h>
@@ -339,7 +341,7 @@ ADAM_GROUP(double)
 
 # %% ../nbs/04_optim.ipynb #bb500bb5
 C_FLAGS = ['-O3', '-shared', '-fPIC', '-ffp-contract=off', '-fno-math-errno']  # IEEE arithmetic: no fused multiply-add, no fast-math
-C_FAST_FLAGS = ['-march=native', '-fopenmp'] + (['-mprefer-vector-width=256'] if platform.machine() in ('x86_64', 'AMD64') else [])
+C_FAST_FLAGS = ['-march=native', '-fopenmp']  # this machine's vector instructions, and threads
 
 def c_compiler() -> str:
     "The C compiler: `$CC`, else the first of cc, gcc and clang on the PATH"
@@ -352,13 +354,14 @@ def c_compiler() -> str:
 
 def compile_c(src:str, # C source
               name:str, # file stem, for the library and for messages
+              fast_flags:list=None, # tried first, on top of `C_FLAGS` (default `C_FAST_FLAGS`)
              ) -> ctypes.CDLL:
-    "Compile `src` into a shared library in a temporary folder and load it: with `C_FAST_FLAGS` if the compiler takes them, else without"
+    "Compile `src` into a shared library in a temporary folder and load it: with the fast flags if the compiler takes them, else without"
     cc = c_compiler()
     with tempfile.TemporaryDirectory(prefix='adam_nb_') as d:
         c, so = Path(d)/f'{name}.c', Path(d)/f'{name}.so'
         c.write_text(src)
-        for flags in (C_FLAGS + C_FAST_FLAGS, C_FLAGS):
+        for flags in (C_FLAGS + (C_FAST_FLAGS if fast_flags is None else fast_flags), C_FLAGS):
             r = subprocess.run([cc, *flags, str(c), '-o', str(so)], capture_output=True, text=True)
             if r.returncode == 0: return ctypes.CDLL(str(so))  # loaded: the file may go
     raise RuntimeError(f"compiling adam_nb's {name} kernel with {cc} failed:\n{r.stderr}")
@@ -378,8 +381,6 @@ def fused_lib() -> ctypes.CDLL:
 
 # %% ../nbs/04_optim.ipynb #aa361428
 C_DTYPES = {torch.float32: 'float', torch.float64: 'double'}  # what the C kernel is compiled for
-MAXIMIZE, WEIGHT_DECAY, DECOUPLED, AMSGRAD, SMALL_WEIGHT = 1, 2, 4, 8, 16  # the kernel's flags, as in `FUSED_C`
-FUSED_CHUNK = 1 << 15  # elements per unit of work shared among threads
 
 def is_dense(t:Tensor, # a tensor
             ) -> bool:
