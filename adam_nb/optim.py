@@ -277,8 +277,8 @@ enum { P, G, M, V, VMAX, STEP, NUMEL, COLS };  /* the columns of the table: one 
 static inline __attribute__((always_inline)) void adam_range_##T(                              \
     T *restrict p, const T *restrict g, T *restrict m, T *restrict v, T *restrict vmax,         \
     int64_t lo, int64_t hi, const int flags, const double *h, double step_size, double bc2_sqrt) { \
-  const T w = (T)h[0], omw = (T)h[1], b2 = (T)h[2], omb2 = (T)h[3], wd = (T)h[4], decay = (T)h[5]; \
-  const T eps = (T)h[6], ss = (T)step_size, bs = (T)bc2_sqrt;                                   \
+  const T w = (T)h[0], omw = (T)1 - w, b2 = (T)h[1], omb2 = (T)h[2], wd = (T)h[3], decay = (T)h[4]; \
+  const T eps = (T)h[5], ss = (T)step_size, bs = (T)bc2_sqrt;                                   \
   for (int64_t i = lo; i < hi; i++) {                                                           \
     T gi = (flags & MAXIMIZE) ? -g[i] : g[i], pi = p[i];                                        \
     if (flags & WEIGHT_DECAY) {                                                                 \
@@ -303,10 +303,11 @@ static inline __attribute__((always_inline)) void adam_range_##T(               
 #define ADAM_GROUP(T)                                                                           \
 int adam_nb_fused_##T(int64_t n, const int64_t *tab, double lr, double beta1, double beta2,     \
                       double eps, double wd, int flags, int threads, int64_t chunk) {           \
-  double *step_size = malloc((size_t)(3 * n + 1) * sizeof(double)), *bc2_sqrt = step_size + n; \
-  int64_t *first = (int64_t *)(bc2_sqrt + n);   /* first[k]: the first chunk of tensor k */     \
+  double *step_size = malloc((size_t)(3 * n + 1) * sizeof(double));                            \
   if (!step_size) return -1;                                                                    \
-  const double h[7] = {1 - beta1, beta1, beta2, 1 - beta2, wd, 1 - lr * wd, eps};              \
+  double *bc2_sqrt = step_size + n;                                                             \
+  int64_t *first = (int64_t *)(bc2_sqrt + n);   /* first[k]: the first chunk of tensor k */     \
+  const double h[6] = {1 - beta1, beta2, 1 - beta2, wd, 1 - lr * wd, eps};                     \
   first[0] = 0;                                                                                 \
   for (int64_t k = 0; k < n; k++) {                                                             \
     const int64_t *row = tab + k * COLS;                                                        \
