@@ -213,11 +213,17 @@ def run(opt:Optimizer, # any adam_nb NumPy optimizer; it is reset first
     x = np.array(problem.x0 if x0 is None else x0, dtype=float)
     xs = np.full((steps + 1, x.size), np.nan)
     xs[0] = x
+    lean = type(opt).step is Optimizer.step  # the standard step: call `update` on the one array directly
+    if lean: st = opt.state[0] = {'step': 0, **opt.init_state(x)}
     with np.errstate(over='ignore', invalid='ignore'):
         for t in range(1, steps + 1):
-            opt.step(x, problem.sample_grad(x, rng))
+            g = problem.sample_grad(x, rng)
+            if lean:
+                st['step'] += 1
+                x -= opt.update(g, st)
+            else: opt.step(x, g)
             xs[t] = x
-            if not np.all(np.isfinite(x)) or np.abs(x).max() > 1e100: break
+            if not np.abs(x).max() <= 1e100: break  # diverged: beyond 1e100, infinite or NaN
         losses = problem.f(xs)
     return Trajectory(xs, losses, problem, label or type(opt).__name__)
 

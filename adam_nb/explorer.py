@@ -11,11 +11,11 @@ from PIL import Image as PILImage
 from matplotlib.figure import Figure
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.ticker import FuncFormatter, NullFormatter
-from .core import Optimizer, GD, Trajectory, problems, noisy, run, color_of, plot_contours
+from .core import Optimizer, GD, problems, noisy, run, color_of, plot_contours
 
 # %% auto #0
-__all__ = ['OPTIMIZERS', 'PICK', 'make_optimizer', 'fast_run', 'Settings', 'surface', 'race', 'readout', 'Explorer',
-           'readout_html', 'starts', 'explore', 'animate']
+__all__ = ['OPTIMIZERS', 'PICK', 'make_optimizer', 'Settings', 'surface', 'race', 'readout', 'Explorer', 'readout_html', 'starts',
+           'explore', 'animate']
 
 # %% ../nbs/08_explorer.ipynb #f2217daf
 from .momentum import Momentum, Nesterov
@@ -42,34 +42,6 @@ def make_optimizer(name:str, # a key of `OPTIMIZERS`
     "The optimizer `name` built from the explorer's controls"
     if name not in OPTIMIZERS: raise ValueError(f"Unknown optimizer {name!r}; choose from {list(OPTIMIZERS)}")
     return OPTIMIZERS[name](lr=lr, beta1=beta1, beta2=beta2, eps=eps, bias_correction=bias_correction)
-
-# %% ../nbs/08_explorer.ipynb #c38ea41c
-def fast_run(opt:Optimizer, # an adam_nb NumPy optimizer; it is reset first
-             problem, # the `Problem` to descend
-             x0=None, # start point; defaults to `problem.x0`
-             steps:int=100, # number of optimizer steps
-             seed:int=0, # seed of the gradient noise (stochastic problems only)
-             label:str|None=None, # legend name; defaults to the optimizer's class name
-            ) -> Trajectory:
-    "`core.run` with a lean inner loop for a single 2-D point: the same trajectory, less overhead"
-    if type(opt).step is not Optimizer.step: return run(opt, problem, x0, steps, seed, label)
-    opt.reset()
-    rng = np.random.default_rng(seed)
-    x = np.array(problem.x0 if x0 is None else x0, dtype=float)
-    xs = np.full((steps + 1, x.size), np.nan)
-    xs[0] = x
-    st = opt.state[0] = {'step': 0, **opt.init_state(x)}
-    grad, noise = problem.grad, problem.noise
-    with np.errstate(over='ignore', invalid='ignore'):
-        for t in range(1, steps + 1):
-            g = np.asarray(grad(x), dtype=float)
-            if noise > 0: g = g + noise * rng.standard_normal(g.shape)
-            st['step'] += 1
-            x -= opt.update(g, st)
-            xs[t] = x
-            if not np.abs(x).max() <= 1e100: break  # also true for NaN: stop as `run` does
-        losses = problem.f(xs)
-    return Trajectory(xs, losses, problem, label or type(opt).__name__)
 
 # %% ../nbs/08_explorer.ipynb #7a99d655
 @dataclass
@@ -107,7 +79,7 @@ def race(s:Settings, # the explorer's controls
         ) -> list:
     "One trajectory per selected optimizer, all from the same start on the same surface"
     prob = surface(s.problem, s.noise)
-    return [fast_run(make_optimizer(n, **s.hyper), prob, s.x0, s.steps, s.seed, label=n) for n in s.optimizers]
+    return [run(make_optimizer(n, **s.hyper), prob, s.x0, s.steps, s.seed, label=n) for n in s.optimizers]
 
 def readout(trajs:list, # trajectories from `race`
             tol:float=1e-3, # tolerance on f - f_min
