@@ -4,7 +4,7 @@
 
 # %% ../nbs/07_tuning.ipynb #e402b827
 from __future__ import annotations
-import argparse, functools, importlib, itertools, json, math, os, re, subprocess, sys, threading, time, warnings
+import argparse, datetime, functools, importlib, itertools, json, math, os, re, subprocess, sys, threading, time, warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Sequence
@@ -396,11 +396,19 @@ class Surplus(Exception): "A trial started after the study's budget was taken; i
 
 def count_trials(trials:Sequence, # frozen trials of a study
                  below:int|None=None, # count only trials numbered below this
+                 max_retry:int=0, # retries of a failed trial (0: failed trials hold no slot)
+                 grace_period:float=10., # seconds a failed trial holds its slot while its retry is not there yet
                 ) -> tuple:
-    "(finished: COMPLETE + PRUNED, holding: those plus RUNNING and WAITING)"
+    "(finished: COMPLETE + PRUNED, holding: those plus RUNNING, WAITING and failed trials awaiting their retry)"
+    now = datetime.datetime.now()
+    retried = {n for t in trials for n in t.system_attrs.get('retry_history', ())}  # over all trials: a retry may be numbered above `below`
+    def awaiting_retry(t):
+        return (t.state == TrialState.FAIL and t.number not in retried and not {'surplus', 'raised'} & t.user_attrs.keys()
+                and len(t.system_attrs.get('retry_history', ())) < max_retry
+                and t.datetime_complete is not None and (now - t.datetime_complete).total_seconds() < grace_period)
     trials = [t for t in trials if below is None or t.number < below]
     fin = sum(t.state in (TrialState.COMPLETE, TrialState.PRUNED) for t in trials)
-    return fin, fin + sum(t.state in (TrialState.RUNNING, TrialState.WAITING) for t in trials)
+    return fin, fin + sum(t.state in (TrialState.RUNNING, TrialState.WAITING) or awaiting_retry(t) for t in trials)
 
 # %% ../nbs/07_tuning.ipynb #af2776d9
 def tune(objective:Callable, # objective(trial) -> float; may report and prune
@@ -425,15 +433,17 @@ def tune(objective:Callable, # objective(trial) -> float; may report and prune
                                 pruner=optuna.pruners.MedianPruner(n_startup_trials=n_startup_trials, n_warmup_steps=n_warmup_steps))
     def guarded(trial):
         trial.set_user_attr('pid', os.getpid()); trial.set_user_attr('worker', worker)
-        if count_trials(study.get_trials(deepcopy=False), below=trial.number)[1] >= total_trials:
+        if count_trials(study.get_trials(deepcopy=False), trial.number, max_retry, grace_period)[1] >= total_trials:
             trial.set_user_attr('surplus', True); raise Surplus(f'trial {trial.number}: the budget of {total_trials} is taken')
-        return objective(trial)
+        try: return objective(trial)
+        except optuna.TrialPruned: raise
+        except BaseException as e: trial.set_user_attr('raised', type(e).__name__); raise  # failed from inside: no retry, no slot
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)
         while True:
             optuna.storages.fail_stale_trials(study)
             trials = study.get_trials(deepcopy=False)
-            fin, hold = count_trials(trials)
+            fin, hold = count_trials(trials, None, max_retry, grace_period)
             if fin >= total_trials: break
             if hold >= total_trials and not any(t.state == TrialState.WAITING for t in trials):
                 time.sleep(heartbeat_interval); continue
