@@ -5,11 +5,9 @@
 # %% ../nbs/03_adam.ipynb #23b64487
 from __future__ import annotations
 import numpy as np
-import matplotlib.pyplot as plt
-import ipywidgets as widgets
 from .core import *
-from .momentum import ema, Momentum, tune, DemoPlot, demo_widget
-from .rmsprop import RMSprop, sparse_features, scaled_features, fit
+from .momentum import ema, Momentum
+from .rmsprop import RMSprop
 
 # %% auto #0
 __all__ = ['bias_correction', 'Adam', 'adam_demo']
@@ -40,16 +38,26 @@ class Adam(Optimizer):
         "`avg` with its zero-start bias removed, if this optimizer corrects it"
         return bias_correction(avg, beta, t) if self.bias_correction else avg
 
+    def second_moment(self, v, g, state):
+        "v ← the EMA of g², RMSprop's (02); AdaBelief and AdaMax override this"
+        return ema(v, g * g, self.betas[1])
+
+    def update_moments(self, g, state):
+        "m ← the EMA of g, momentum's (01); then v ← `second_moment` (so `state['exp_avg']` is already m_t there)"
+        state['exp_avg'] = ema(state['exp_avg'], g, self.betas[0])
+        state['exp_avg_sq'] = self.second_moment(state['exp_avg_sq'], g, state)
+
+    def numerator(self, g, state):
+        "The direction m̂ = m / (1 - β₁ᵗ); NAdam overrides this"
+        return self.correct(state['exp_avg'], self.betas[0], state['step'])
+
     def denom(self, state):
-        "The per-coordinate divisor √v̂ + ε"
+        "The per-coordinate divisor √v̂ + ε; AMSGrad overrides this"
         return np.sqrt(self.correct(state['exp_avg_sq'], self.betas[1], state['step'])) + self.eps
 
     def update(self, g, state):
-        beta1, beta2 = self.betas
-        state['exp_avg'] = ema(state['exp_avg'], g, beta1)              # momentum's EMA of g (01)
-        state['exp_avg_sq'] = ema(state['exp_avg_sq'], g * g, beta2)    # RMSprop's EMA of g² (02)
-        m_hat = self.correct(state['exp_avg'], beta1, state['step'])
-        return self.lr * m_hat / self.denom(state)
+        self.update_moments(g, state)
+        return self.lr * self.numerator(g, state) / self.denom(state)
 
 # %% ../nbs/03_adam.ipynb #bebc0368
 def adam_demo(lr:float=0.1, # learning rate α of all three optimizers
@@ -61,8 +69,6 @@ def adam_demo(lr:float=0.1, # learning rate α of all three optimizers
               steps:int=300, # number of steps
              ) -> dict:
     "Trajectories of Adam and of its ingredients, Momentum(α, β₁) and RMSprop(α, β₂): {label: Trajectory}"
-    p = problems()[problem_name]
     adam = Adam(lr, (beta1, beta2), eps, bias_correction)   # first, so that bad values get Adam's error messages
     label = 'Adam' if bias_correction else 'Adam (no bias correction)'
-    opts = {'Momentum': Momentum(lr, beta1), 'RMSprop': RMSprop(lr, beta2, eps), label: adam}
-    return {k: run(o, p, steps=steps, label=k) for k, o in opts.items()}
+    return race({'Momentum': Momentum(lr, beta1), 'RMSprop': RMSprop(lr, beta2, eps), label: adam}, problem_name, steps)

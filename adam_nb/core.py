@@ -7,11 +7,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
 import numpy as np
-import matplotlib.pyplot as plt
 
 # %% auto #0
 __all__ = ['COLORS', 'Problem', 'quadratic', 'rosenbrock', 'beale', 'saddle', 'noisy', 'problems', 'numerical_grad', 'check_lr',
-           'check_beta', 'check_eps', 'Optimizer', 'GD', 'Trajectory', 'run', 'color_of', 'plot_contours',
+           'check_beta', 'check_eps', 'Optimizer', 'GD', 'Trajectory', 'run', 'race', 'color_of', 'plot_contours',
            'plot_trajectories', 'plot_losses']
 
 # %% ../nbs/00_core.ipynb #6025cad8
@@ -227,12 +226,28 @@ def run(opt:Optimizer, # any adam_nb NumPy optimizer; it is reset first
         losses = problem.f(xs)
     return Trajectory(xs, losses, problem, label or type(opt).__name__)
 
+# %% ../nbs/00_core.ipynb #5b653030
+def race(optimizers:dict, # {label: Optimizer}; each is reset before it runs
+         problem:Problem|str, # the surface, or a key of `problems()`
+         steps:int=100, # steps per optimizer
+         x0=None, # common start point; defaults to `problem.x0`
+         seed:int=0, # seed of the gradient noise, the same for every optimizer
+        ) -> dict:
+    "Run every optimizer on the same problem, from the same start, with the same noise: {label: Trajectory}"
+    if isinstance(problem, str):
+        ps = problems()
+        if problem not in ps: raise ValueError(f"Unknown problem {problem!r}; choose from {list(ps)}")
+        problem = ps[problem]
+    return {label: run(opt, problem, x0, steps, seed, label=label) for label, opt in optimizers.items()}
+
 # %% ../nbs/00_core.ipynb #d03a4652
 COLORS = {
     'GD': '#7f7f7f', 'SGD': '#7f7f7f', 'Momentum': '#1f77b4', 'Nesterov': '#17becf',
     'AdaGrad': '#bcbd22', 'RMSprop': '#2ca02c', 'Adam': '#d62728', 'AdamW': '#ff7f0e',
-    'AMSGrad': '#9467bd', 'NAdam': '#e377c2', 'Adam (no bias correction)': '#8c564b',
+    'AMSGrad': '#9467bd', 'NAdam': '#e377c2', 'Adam (no bias correction)': '#8c564b', 'Adadelta': '#a0522d',
+    'AdaMax': '#393b79', 'AdaBelief': '#637939', 'RAdam': '#843c39',
 }
+_FALLBACK = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf']  # matplotlib's tab10
 
 def color_of(name:str, # optimizer label
             ) -> str:
@@ -240,8 +255,7 @@ def color_of(name:str, # optimizer label
     if name in COLORS: return COLORS[name]
     first = name.split()[0] if name.split() else name
     if first in COLORS: return COLORS[first]
-    cycle = plt.rcParams['axes.prop_cycle'].by_key()['color']
-    return cycle[sum(map(ord, name)) % len(cycle)]
+    return _FALLBACK[sum(map(ord, name)) % len(_FALLBACK)]
 
 # %% ../nbs/00_core.ipynb #e1ad1018
 def plot_contours(problem:Problem, # the surface
@@ -250,7 +264,9 @@ def plot_contours(problem:Problem, # the surface
                   levels:int=30, # number of contour levels
                  ):
     "Contours of `problem` over its window, with its minimum marked by a star"
-    if ax is None: _, ax = plt.subplots(figsize=(5, 4))
+    if ax is None:
+        import matplotlib.pyplot as plt
+        _, ax = plt.subplots(figsize=(5, 4))
     xs, ys = np.meshgrid(np.linspace(*problem.xlim, n), np.linspace(*problem.ylim, n))
     z = problem.f(np.stack([xs, ys], -1))
     if problem.log_levels:
@@ -268,7 +284,9 @@ def plot_trajectories(trajs:Sequence[Trajectory], # trajectories on the same pro
                       title:str|None=None, # defaults to the problem's name
                      ):
     "Trajectories drawn over the contours of their problem, end points marked"
-    if ax is None: _, ax = plt.subplots(figsize=(5, 4))
+    if ax is None:
+        import matplotlib.pyplot as plt
+        _, ax = plt.subplots(figsize=(5, 4))
     plot_contours(trajs[0].problem, ax)
     for tr in trajs:
         c = color_of(tr.label)
@@ -285,7 +303,9 @@ def plot_losses(trajs:Sequence[Trajectory], # trajectories on the same problem
                 title:str|None=None, # plot title
                ):
     "f - f_min against step on a log scale, one line per trajectory"
-    if ax is None: _, ax = plt.subplots(figsize=(5, 4))
+    if ax is None:
+        import matplotlib.pyplot as plt
+        _, ax = plt.subplots(figsize=(5, 4))
     for tr in trajs:
         gap = np.maximum(tr.losses - tr.problem.f_min, 1e-16)
         ax.semilogy(gap, color=color_of(tr.label), label=tr.label)

@@ -7,14 +7,10 @@ from __future__ import annotations
 from typing import Callable
 import itertools
 import numpy as np
-import matplotlib.pyplot as plt
-import ipywidgets as widgets
-from IPython import get_ipython
-from IPython.display import display
 from .core import *
 
 # %% auto #0
-__all__ = ['ema', 'Momentum', 'Nesterov', 'tune', 'momentum_demo', 'DemoPlot', 'demo_widget']
+__all__ = ['ema', 'Momentum', 'Nesterov', 'grid_search', 'momentum_demo', 'DemoPlot', 'demo_widget']
 
 # %% ../nbs/01_momentum.ipynb #ceb0b559
 def ema(avg, # the running average so far, m_{t-1}
@@ -47,12 +43,12 @@ class Nesterov(Momentum):
         return self.lr * ema(state['exp_avg'], g, self.beta)   # look ahead: the EMA once more with g
 
 # %% ../nbs/01_momentum.ipynb #bfe64ab0
-def tune(make:Callable, # keyword hyperparameters -> a fresh optimizer
-         problem:Problem, # the surface to descend
-         grid:dict, # {hyperparameter name: values to try}; every combination is run
-         steps:int=200, # steps per run
-         label:str|None=None, # legend name of the returned trajectory
-        ) -> tuple:
+def grid_search(make:Callable, # keyword hyperparameters -> a fresh optimizer
+                problem:Problem, # the surface to descend
+                grid:dict, # {hyperparameter name: values to try}; every combination is run
+                steps:int=200, # steps per run
+                label:str|None=None, # legend name of the returned trajectory
+               ) -> tuple:
     "The best hyperparameters on `grid` (lowest final loss; diverged runs last) and their trajectory"
     best = (np.inf, None, None)
     for values in itertools.product(*grid.values()):
@@ -69,14 +65,13 @@ def momentum_demo(lr:float=0.1, # learning rate α, shared by the three optimize
                   steps:int=200, # number of steps
                  ) -> dict:
     "Trajectories of GD, Momentum and Nesterov with the given α and β: {label: Trajectory}"
-    p = problems()[problem_name]
-    opts = {'GD': GD(lr), 'Momentum': Momentum(lr, beta), 'Nesterov': Nesterov(lr, beta)}
-    return {k: run(o, p, steps=steps, label=k) for k, o in opts.items()}
+    return race({'GD': GD(lr), 'Momentum': Momentum(lr, beta), 'Nesterov': Nesterov(lr, beta)}, problem_name, steps)
 
 # %% ../nbs/01_momentum.ipynb #74e5fb28
 class DemoPlot:
-    "Trajectories over contours (left) and f - f_min per step (right); `update` moves the existing lines"
+    "Trajectories over contours (left) and f - f_min per step (right); `redraw` moves the existing lines"
     def __init__(self, figsize=(11, 4)): # figure size in inches
+        import matplotlib.pyplot as plt
         self.fig, (self.ax_path, self.ax_loss) = plt.subplots(1, 2, figsize=figsize)
         plt.close(self.fig)  # shown on demand with `display(self.fig)`, never twice
         self.problem, self.paths, self.curves = None, {}, {}
@@ -91,7 +86,7 @@ class DemoPlot:
         self.ax_loss.set(xlabel='step', ylabel='$f - f_{min}$', title=f'{problem.name}: loss')
         self.problem = problem
 
-    def update(self, trajs:dict, # {label: Trajectory}, all on the same problem
+    def redraw(self, trajs:dict, # {label: Trajectory}, all on the same problem
                title:str='', # title of the trajectory panel
               ):
         "Point the lines at new trajectories; rebuild the axes only if the problem or the labels changed"
@@ -116,10 +111,13 @@ def demo_widget(demo:Callable, # returns {label: Trajectory} from keyword argume
                 **controls, # ipywidgets controls, one per keyword argument of `demo`
                ):
     "A box of controls over a `DemoPlot` that reruns `demo` whenever a control changes"
+    import ipywidgets as widgets
+    from IPython import get_ipython
+    from IPython.display import display
     out, plot = widgets.Output(), DemoPlot()
     def refresh(*_):
         kw = {k: c.value for k, c in controls.items()}
-        plot.update(demo(**kw), title=title(**kw) if title else '')
+        plot.redraw(demo(**kw), title=title(**kw) if title else '')
         if getattr(get_ipython(), 'kernel', None) is None: return   # headless: no front end to draw into
         with out:
             out.clear_output(wait=True)

@@ -6,13 +6,12 @@
 from __future__ import annotations
 from dataclasses import dataclass
 import numpy as np
-import matplotlib.pyplot as plt
-import ipywidgets as widgets
 from .core import *
-from .momentum import ema, tune, DemoPlot, demo_widget
+from .momentum import ema
 
 # %% auto #0
-__all__ = ['AdaGrad', 'RMSprop', 'LeastSquares', 'sparse_features', 'fit', 'scaled_features', 'rmsprop_demo']
+__all__ = ['AdaGrad', 'RMSprop', 'LeastSquares', 'sparse_features', 'fit_least_squares', 'scaled_features', 'Adadelta',
+           'rmsprop_demo']
 
 # %% ../nbs/02_rmsprop.ipynb #d24d2eb6
 class AdaGrad(Optimizer):
@@ -90,13 +89,13 @@ def sparse_features(freqs=None, # probability that each feature is present; defa
     return LeastSquares(X, X @ w + noise * rng.standard_normal(n), name='sparse features')
 
 # %% ../nbs/02_rmsprop.ipynb #20bcbd2c
-def fit(opt:Optimizer, # any adam_nb optimizer; it is reset first
-        problem:LeastSquares, # the data
-        steps:int=2000, # number of minibatch steps
-        batch:int=10, # rows per minibatch, drawn with replacement
-        seed:int=0, # seed of the minibatch sampling
-        trace:bool=False, # also record every iterate
-       ) -> dict:
+def fit_least_squares(opt:Optimizer, # any adam_nb optimizer; it is reset first
+                      problem:LeastSquares, # the data
+                      steps:int=2000, # number of minibatch steps
+                      batch:int=10, # rows per minibatch, drawn with replacement
+                      seed:int=0, # seed of the minibatch sampling
+                      trace:bool=False, # also record every iterate
+                     ) -> dict:
     "Train `w` (from zeros) with minibatch gradients; returns the final `w`, its loss gap and optionally the path"
     opt.reset()
     rng, w = np.random.default_rng(seed), np.zeros(problem.X.shape[1])
@@ -121,6 +120,25 @@ def scaled_features(scales=None, # scale of each feature; default: 50 log-spaced
     w = rng.standard_normal(len(scales)) / scales
     return LeastSquares(X, X @ w + noise * rng.standard_normal(n), name='scaled features')
 
+# %% ../nbs/02_rmsprop.ipynb #5b22e03f
+class Adadelta(Optimizer):
+    "Adadelta: v ← ρ·v + (1-ρ)·g², Δ = √(u+ε)/√(v+ε)·g, u ← ρ·u + (1-ρ)·Δ²; the step is lr·Δ"
+    def __init__(self, lr:float=1.0, # multiplier on the step (torch's `lr`); the paper's method has none, i.e. 1
+                 rho:float=0.9, # decay rate ρ of both EMAs, of g² and of Δ²: RMSprop's β
+                 eps:float=1e-6, # ε inside both roots; √ε sets the size of the first steps
+                ):
+        super().__init__(lr)
+        if not 0.0 <= rho <= 1.0: raise ValueError(f"Invalid rho value: {rho}")
+        self.rho, self.eps = rho, check_eps(eps)
+
+    def init_state(self, p): return {'square_avg': np.zeros_like(p), 'acc_delta': np.zeros_like(p)}
+
+    def update(self, g, state):
+        state['square_avg'] = ema(state['square_avg'], g * g, self.rho)          # RMSprop's EMA of g²
+        delta = np.sqrt(state['acc_delta'] + self.eps) / np.sqrt(state['square_avg'] + self.eps) * g
+        state['acc_delta'] = ema(state['acc_delta'], delta * delta, self.rho)     # the same EMA, of the steps
+        return self.lr * delta
+
 # %% ../nbs/02_rmsprop.ipynb #756a6035
 def rmsprop_demo(lr:float=0.05, # learning rate α, shared by the three optimizers
                  beta:float=0.99, # RMSprop's decay rate β
@@ -129,6 +147,4 @@ def rmsprop_demo(lr:float=0.05, # learning rate α, shared by the three optimize
                  steps:int=300, # number of steps
                 ) -> dict:
     "Trajectories of GD, AdaGrad and RMSprop with the given α, β and ε: {label: Trajectory}"
-    p = problems()[problem_name]
-    opts = {'GD': GD(lr), 'AdaGrad': AdaGrad(lr, eps), 'RMSprop': RMSprop(lr, beta, eps)}
-    return {k: run(o, p, steps=steps, label=k) for k, o in opts.items()}
+    return race({'GD': GD(lr), 'AdaGrad': AdaGrad(lr, eps), 'RMSprop': RMSprop(lr, beta, eps)}, problem_name, steps)
