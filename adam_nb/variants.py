@@ -6,13 +6,11 @@
 from __future__ import annotations
 import math
 import numpy as np
-import matplotlib.pyplot as plt
 from .core import *
-from .momentum import ema, Momentum
-from .adam import Adam, bias_correction
+from .adam import Adam
 
 # %% auto #0
-__all__ = ['reddi_gradients', 'run_online', 'online_regret', 'AMSGrad', 'NAdam']
+__all__ = ['reddi_gradients', 'run_online', 'online_regret', 'AMSGrad', 'nadam_mu', 'NAdam']
 
 # %% ../nbs/05_variants.ipynb #1501d568
 def reddi_gradients(steps:int, # number of online steps T
@@ -82,7 +80,14 @@ class AMSGrad(Adam):
         return np.sqrt(self.correct(state['max_exp_avg_sq'], beta2, t)) + self.eps
 
 # %% ../nbs/05_variants.ipynb #ba717811
-from .optim import nadam_mu  # μ_t(β1, t, ψ), written once in 04_optim: torch's NAdam and the NumPy one below share it
+def nadam_mu(beta1:float, # β₁
+             step, # t, a number or an array of them
+             momentum_decay:float, # ψ
+            ):
+    "NAdam's momentum schedule μ_t = β₁·(1 - ½·0.96^(t·ψ))"
+    # The same μ_t as adam_nb.functional.nadam_mu (the torch NAdam's), same arguments; written again here, not imported,
+    # so that the NumPy optimizers import without torch. The test below holds the two equal.
+    return beta1 * (1.0 - 0.5 * (0.96 ** (step * momentum_decay)))
 
 # %% ../nbs/05_variants.ipynb #09c7095e
 class NAdam(Adam):
@@ -98,12 +103,9 @@ class NAdam(Adam):
 
     def init_state(self, p): return {**super().init_state(p), 'mu_product': 1.0}
 
-    def update(self, g, state):
-        beta1, beta2 = self.betas
-        t = state['step']
-        mu, mu_next = nadam_mu(beta1, t, self.momentum_decay), nadam_mu(beta1, t + 1, self.momentum_decay)
+    def numerator(self, g, state):
+        "The look-ahead μ_{t+1}·m_t/(1 - Π_{i≤t+1} μ_i) + (1 - μ_t)·g_t/(1 - Π_{i≤t} μ_i), in place of m̂"
+        t, beta1, psi = state['step'], self.betas[0], self.momentum_decay
+        mu, mu_next = nadam_mu(beta1, t, psi), nadam_mu(beta1, t + 1, psi)
         state['mu_product'] *= mu
-        state['exp_avg'] = ema(state['exp_avg'], g, beta1)
-        state['exp_avg_sq'] = ema(state['exp_avg_sq'], g * g, beta2)
-        numer = mu_next * state['exp_avg'] / (1 - state['mu_product'] * mu_next) + (1 - mu) * g / (1 - state['mu_product'])
-        return self.lr * numer / self.denom(state)
+        return mu_next * state['exp_avg'] / (1 - state['mu_product'] * mu_next) + (1 - mu) * g / (1 - state['mu_product'])
