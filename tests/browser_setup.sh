@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Set up the real-browser test of the explorer (tests/browser_test.py):
+# Set up the real-browser test of the widget notebooks (tests/browser_test.py):
 # Debian's chromium from apt (playwright's own browser download is not reachable here) and the Python playwright package.
 # Usage: bash tests/browser_setup.sh   (PYTHON=... to choose the interpreter; default .venv/bin/python, else python3)
 set -euo pipefail

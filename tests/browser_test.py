@@ -1,14 +1,18 @@
 #!/usr/bin/env python
-"""Real-browser test of the optimizer explorer (nbs/08_explorer.ipynb).
+"""Real-browser test of every notebook with a widget (the derivation demos of 01–03, the explorer of 08, ...).
 
-Starts JupyterLab on 127.0.0.1 with a random token on a copy of the repo's notebooks and package, opens the
-explorer notebook in headless Chromium (/usr/bin/chromium, driven by playwright), runs all cells, checks that
-no cell shows an error, moves the α slider with the keyboard, and checks that the plot image and the readout
-changed. Saves screenshots, always stops JupyterLab, and prints one line starting with
-`BROWSER TEST PASS` or `BROWSER TEST FAIL`; exit status 0 on pass.
+Starts one JupyterLab on 127.0.0.1 with a random token on a copy of the repo's notebooks and package (the copies
+lose their `#| slow` cells, as nbdev_test skips them), and drives headless Chromium (/usr/bin/chromium, through
+playwright). For each notebook whose code uses ipywidgets: run all cells, check that no cell shows an error and that
+every widget rendered, then for each widget move its main control (its first slider) with the keyboard and check
+that its plot changed (a screenshot of the plot element, compared before and after). In the explorer, also click
+the contour plot and check that the start point moved (the start-x box) and that the plot changed, zoom with the
+canvas's toolbar and check that the view changed and the trajectories are still drawn, and print the compute and
+draw times the live widget reports. Saves screenshots, always stops JupyterLab, and prints one line
+starting with `BROWSER TEST PASS` or `BROWSER TEST FAIL`; exit status 0 on pass.
 
-Usage: python tests/browser_test.py [--out DIR] [--repo DIR] [--notebook nbs/08_explorer.ipynb]
-(the screenshot folder also comes from $BROWSER_TEST_OUT; default: a new temporary folder).
+Usage: python tests/browser_test.py [--out DIR] [--repo DIR] [--notebook nbs/08_explorer.ipynb ...]
+(the screenshot folder also comes from $BROWSER_TEST_OUT; default: tests/artifacts/browser in this repository).
 """
 from __future__ import annotations
 import argparse, hashlib, json, os, re, shutil, signal, socket, secrets, subprocess, sys, tempfile, time
@@ -16,7 +20,10 @@ import urllib.request, urllib.error
 from pathlib import Path
 
 CHROMIUM = os.environ.get('CHROMIUM', '/usr/bin/chromium')
-T_SERVER, T_RUN_ALL, T_UPDATE, T_TOTAL = 90, 180, 30, 420  # seconds: bounded everywhere, so it fails rather than hangs
+# seconds; every wait is on a condition, bounded, so a broken page fails rather than hangs
+T_SERVER, T_KERNEL, T_RUN_ALL, T_RENDER, T_UPDATE = 90, 90, 300, 60, 60
+T_TOTAL = int(os.environ.get('BROWSER_TEST_TIMEOUT', 570))  # the whole test; .ci/run wraps it in `timeout 600`
+WIDGET_CODE = re.compile(r'^\s*(import ipywidgets|from ipywidgets)|\bexplore\(|\bdemo_widget\(|\binteract(ive)?\(', re.M)
 
 class Fail(Exception): pass
 
@@ -33,14 +40,32 @@ def api(base:str, token:str, path:str, method:str='GET', timeout:float=5):
         body = r.read()
     return json.loads(body) if body else None
 
+def code_of(nb:dict) -> list:
+    return [''.join(c['source']) for c in nb['cells'] if c['cell_type'] == 'code']
+
+def is_slow(src:str) -> bool:
+    return bool(re.search(r'^\s*#\|\s*slow\b|^\s*#\|\s*eval\s*:\s*false', src, re.M))
+
+def widget_notebooks(repo:Path) -> list:
+    "The notebooks (relative paths) whose code, slow cells aside, uses ipywidgets"
+    found = []
+    for p in sorted((repo/'nbs').glob('*.ipynb')):
+        if p.name.startswith('_'): continue
+        if any(WIDGET_CODE.search(s) for s in code_of(json.loads(p.read_text())) if not is_slow(s)): found.append(f'nbs/{p.name}')
+    return found
+
 def copy_repo(repo:Path, dest:Path):
-    "Copy what the notebook needs (settings.ini, the package, the notebooks) into `dest`"
+    "Copy what the notebooks need (settings.ini, the package, the notebooks) into `dest`; drop `#| slow` cells from the copies"
     dest.mkdir(parents=True)
     for name in ('settings.ini', 'setup.py', 'pyproject.toml'):
         if (repo/name).exists(): shutil.copy2(repo/name, dest/name)
     ign = shutil.ignore_patterns('__pycache__', '.ipynb_checkpoints', '_proc', '_docs')
     shutil.copytree(repo/'adam_nb', dest/'adam_nb', ignore=ign)
     shutil.copytree(repo/'nbs', dest/'nbs', ignore=ign)
+    for p in (dest/'nbs').glob('*.ipynb'):
+        nb = json.loads(p.read_text())
+        nb['cells'] = [c for c in nb['cells'] if not (c['cell_type'] == 'code' and is_slow(''.join(c['source'])))]
+        p.write_text(json.dumps(nb))
 
 def lab_settings(settings_dir:Path):
     "JupyterLab user settings for a deterministic test: every cell in the DOM, no autosave, no news"
@@ -59,6 +84,7 @@ def start_lab(root:Path, work:Path, port:int, token:str) -> subprocess.Popen:
     env = dict(os.environ, PYTHONPATH=str(root) + os.pathsep + os.environ.get('PYTHONPATH', ''),
                JUPYTER_RUNTIME_DIR=str(work/'runtime'), JUPYTERLAB_SETTINGS_DIR=str(work/'settings'),
                JUPYTERLAB_WORKSPACES_DIR=str(work/'workspaces'))
+    env.pop('MPLBACKEND', None)  # CI sets agg for headless runs; in a user's JupyterLab the kernel chooses matplotlib's inline backend
     lab_settings(work/'settings')
     cmd = [sys.executable, '-m', 'jupyterlab', '--no-browser', '--ip=127.0.0.1', f'--port={port}', '--port-retries=0',
            f'--IdentityProvider.token={token}', f'--ServerApp.root_dir={root}',
@@ -77,11 +103,13 @@ def wait_for_server(proc, base:str, token:str):
         except (urllib.error.URLError, ConnectionError, OSError): time.sleep(0.5)
     raise Fail(f'jupyter lab did not answer within {T_SERVER} s')
 
+def stop_kernels(base:str, token:str):
+    for k in api(base, token, '/api/kernels') or []: api(base, token, f'/api/kernels/{k["id"]}', 'DELETE', timeout=20)
+
 def stop_lab(proc, base:str, token:str):
     "Shut the kernels and the server down cleanly, then make sure the process group is gone"
     if proc.poll() is None:
-        try:
-            for k in api(base, token, '/api/kernels') or []: api(base, token, f'/api/kernels/{k["id"]}', 'DELETE', timeout=10)
+        try: stop_kernels(base, token)
         except Exception as e: log('could not stop kernels through the API:', e)
         try: api(base, token, '/api/shutdown', 'POST', timeout=10)
         except Exception as e: log('could not shut the server down through the API:', e)
@@ -95,14 +123,14 @@ def stop_lab(proc, base:str, token:str):
 
 # JavaScript run in the page
 JS_PROMPTS = """() => Array.from(document.querySelectorAll('.jp-Notebook .jp-CodeCell .jp-InputArea-prompt')).map(e => e.textContent.trim())"""
-JS_ERRORS = """() => Array.from(document.querySelectorAll(
-    '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"], .jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"]'))
-    .map(e => e.innerText).filter(t => /Traceback|Error|Exception/.test(t))"""
-JS_IMAGE = """async (img) => {
-    const buf = await (await fetch(img.src)).arrayBuffer();
-    const d = await crypto.subtle.digest('SHA-256', buf);
-    return {src: img.src, bytes: buf.byteLength, sha: Array.from(new Uint8Array(d)).map(b => b.toString(16).padStart(2, '0')).join('')};
-}"""
+JS_ERRORS = """() => [
+    ...Array.from(document.querySelectorAll(
+        '.jp-OutputArea-output[data-mime-type="application/vnd.jupyter.stderr"], .jp-RenderedText[data-mime-type="application/vnd.jupyter.stderr"]'))
+        .map(e => e.innerText).filter(t => /Traceback|Error:|Exception:/.test(t)),
+    ...Array.from(document.querySelectorAll('.jp-OutputArea-output'))
+        .map(e => e.innerText).filter(t => /Error displaying widget|Failed to load model class|model not found/.test(t))]"""
+# the output areas that hold a widget with a slider (a progress bar is a widget too, but has no slider)
+SLIDER_APPS = '.jp-OutputArea-output:has(.widget-slider)'
 
 def summary(tb:str) -> str:
     "The `SomeError: message` line of a traceback shown in a cell (else its start)"
@@ -130,121 +158,209 @@ def wait_run_all(page, base, token):
         idle = kernels and all(k['execution_state'] == 'idle' for k in kernels)
         if done and idle: return time.monotonic() - t0
         if page.evaluate(JS_ERRORS): return time.monotonic() - t0  # an error stops run-all: report it
-        if prompts != last: last = prompts
+        last = prompts
         time.sleep(1)
     raise Fail(f'cells did not finish within {T_RUN_ALL} s; prompts: {last}')
 
-def wait_changed(get, before, what:str, timeout=T_UPDATE):
+def shot(loc, tries:int=20) -> bytes:
+    "A screenshot of the element (scrolled into view), as PNG bytes; retried while a redraw replaces the element"
+    for i in range(tries):
+        try: return loc.screenshot(animations='disabled', timeout=15_000)
+        except Exception as e:
+            if i == tries - 1 or not re.search(r'not attached|detached|not visible|Timeout', str(e)): raise
+            time.sleep(0.5)
+
+def wait_drawn(loc, what:str, timeout=T_RENDER) -> bytes:
+    "Wait until the element shows a picture (a screenshot that is not blank) that stays the same for a moment"
+    t0, prev = time.monotonic(), None
+    while time.monotonic() - t0 < timeout:
+        img = shot(loc)
+        if img == prev and len(img) > 3000: return img
+        prev = img
+        time.sleep(0.5)
+    raise Fail(f'{what} did not render a stable picture within {timeout} s')
+
+def wait_changed(get, before, what:str, cause:str, timeout=T_UPDATE):
     t0 = time.monotonic()
     while time.monotonic() - t0 < timeout:
         now = get()
         if now != before: return now, time.monotonic() - t0
-        time.sleep(0.2)
-    raise Fail(f'{what} did not change within {timeout} s after moving the α slider')
+        time.sleep(0.3)
+    raise Fail(f'{what} did not change within {timeout} s after {cause}')
 
-def browser_test(base:str, token:str, nb_rel:str, out:Path):
-    from playwright.sync_api import sync_playwright
-    with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=['--no-sandbox', '--disable-gpu'])
-        try:
-            page = browser.new_page(viewport={'width': 1400, 'height': 1000})
-            page.set_default_timeout(30_000)
-            page.goto(f'{base}/lab/tree/{nb_rel}?token={token}&reset', timeout=60_000)
-            page.wait_for_selector('.jp-NotebookPanel .jp-Notebook .jp-Cell', timeout=60_000)
-            # wait for the kernel; a notebook saved without kernelspec (nbdev_clean strips it) asks for one first
-            t0 = time.monotonic()
-            while not api(base, token, '/api/kernels') and time.monotonic() - t0 < 60:
-                accept = page.locator('.jp-Dialog .jp-Dialog-button.jp-mod-accept')
-                if accept.count():
-                    log('accepting the kernel dialog:', page.locator('.jp-Dialog').first.inner_text()[:80].replace('\n', ' '))
-                    accept.first.click()
-                time.sleep(0.5)
-            if not api(base, token, '/api/kernels'): raise Fail('no kernel started for the notebook')
-            page.locator('.jp-NotebookPanel .jp-Notebook').first.click(position={'x': 5, 'y': 5})
-            run_all(page)
-            t_run = wait_run_all(page, base, token)
-            n_cells = len(page.evaluate(JS_PROMPTS))
-            errors = page.evaluate(JS_ERRORS)
-            if errors: raise Fail(f'a cell shows an error: {summary(errors[0])}')
-            log(f'ran {n_cells} code cells in {t_run:.0f} s, no errors')
+def sha(b:bytes) -> str: return hashlib.sha256(b).hexdigest()[:12]
 
-            # the live explorer: the first app with an α slider
-            slider = page.locator('.explorer-lr').first
-            slider.wait_for(state='attached', timeout=30_000)
-            app = slider.locator('xpath=ancestor::div[contains(@class, "jp-OutputArea-output")][1]')
-            img = app.locator('.explorer-plot').first
-            readout = app.locator('.explorer-readout').first
-            img.wait_for(state='attached', timeout=30_000)
-            slider.scroll_into_view_if_needed()
-            value = lambda: slider.locator('.widget-readout').first.inner_text()
-            image = lambda: img.evaluate(JS_IMAGE)
-            text = lambda: readout.inner_text()
-            before_img, before_txt, before_val = image(), text(), value()
-            if before_img['bytes'] < 1000: raise Fail(f'the plot image looks empty ({before_img["bytes"]} bytes)')
-            app.screenshot(path=str(out/'explorer_before.png'))
+def move_slider(page, slider) -> tuple:
+    "Move the slider one key press away from where it is (right, or left at the end); (value before, value after)"
+    readout = slider.locator('.widget-readout').first
+    before = readout.inner_text()
+    handle = slider.locator('.noUi-handle').first
+    for key in ('ArrowRight', 'ArrowLeft'):
+        handle.focus(); page.keyboard.press(key)
+        try: after, _ = wait_changed(lambda: readout.inner_text(), before, 'the slider readout', f'pressing {key}', timeout=5)
+        except Fail: continue
+        return before, after
+    raise Fail(f'the slider did not move with the arrow keys (still {before})')
 
-            handle = slider.locator('.noUi-handle').first
-            handle.focus()
-            for _ in range(3): page.keyboard.press('ArrowRight'); time.sleep(0.3)
-            after_val = value()
-            if after_val == before_val: raise Fail(f'the α slider did not move with ArrowRight (still {before_val})')
-            after_img, dt_img = wait_changed(image, before_img, 'the plot image')
-            after_txt, dt_txt = wait_changed(text, before_txt, 'the readout')
-            if after_img['sha'] == before_img['sha']: raise Fail('the plot image was replaced by an identical one')
-            log(f'α {before_val} -> {after_val}: image changed after {dt_img:.1f} s, readout after {dt_txt:.1f} s')
+def test_widget(page, app, name:str, i:int, out:Path) -> str:
+    "Move the first slider of the widget `app` and check that its plot changed; a line for the log"
+    label = app.locator('.widget-slider').first.locator('.widget-label').first.inner_text().strip() or 'first slider'
+    plot = app.locator('.explorer-plot canvas, canvas.jupyter-matplotlib-canvas, .widget-output img, .widget-image, img').first
+    try: plot.wait_for(state='visible', timeout=T_RENDER * 1000)
+    except Exception: raise Fail(f'{name}: widget {i} ({label} slider) shows no plot')
+    before = wait_drawn(plot, f'{name}: the plot of widget {i}')
+    shutil_write(out/f'{name}_w{i}_before.png', shot(app))
+    v0, v1 = move_slider(page, app.locator('.widget-slider').first)
+    _, dt = wait_changed(lambda: shot(plot), before, f'{name}: the plot of widget {i}', f'moving {label} from {v0} to {v1}')
+    time.sleep(0.5)
+    shutil_write(out/f'{name}_w{i}_after.png', shot(app))
+    return f'{label} {v0} -> {v1}: plot changed after {dt:.1f} s'
 
-            handle.focus()
-            page.keyboard.press('ArrowLeft'); time.sleep(0.3)
-            back_val = value()
-            back_img, _ = wait_changed(image, after_img, 'the plot image (ArrowLeft)')
-            back_txt, _ = wait_changed(text, after_txt, 'the readout (ArrowLeft)')
-            log(f'α {after_val} -> {back_val}: image and readout changed again')
+def shutil_write(path:Path, data:bytes): path.write_bytes(data)
+
+def test_explorer_click(page, app, name:str, out:Path) -> str:
+    "Click the explorer's contour plot: the start point (the start-x box) and the plot must change"
+    canvas = app.locator('.explorer-plot canvas').first
+    xbox = app.locator('.explorer-x input').first
+    before_img, before_x = wait_drawn(canvas, f'{name}: the explorer canvas'), xbox.input_value()
+    box = canvas.bounding_box()
+    if not box: raise Fail(f'{name}: the explorer canvas has no size')
+    # the left panel spans 6–48 % of the figure's width and 14–88 % of its height from the top: click inside, off the start
+    # a real mouse click at that spot of the page (ipympl listens on a transparent canvas laid over the picture)
+    canvas.scroll_into_view_if_needed(); box = canvas.bounding_box()
+    page.mouse.click(box['x'] + box['width'] * 0.38, box['y'] + box['height'] * 0.30)
+    new_x, dt = wait_changed(lambda: xbox.input_value(), before_x, f'{name}: the start point (start x)', 'clicking the contour plot')
+    after_img, dt_img = wait_changed(lambda: shot(canvas), before_img, f'{name}: the explorer canvas', 'clicking the contour plot')
+    time.sleep(0.5)
+    shutil_write(out/f'{name}_click.png', shot(app))
+    timing = re.search(r'compute (\d+) ms · draw (\d+) ms', app.locator('.explorer-readout').first.inner_text())
+    t = f'; the widget reports compute {timing[1]} ms, draw {timing[2]} ms' if timing else ''
+    return f'click: start x {before_x} -> {new_x} after {dt:.1f} s, plot changed after {dt_img:.1f} s{t}'
+
+def red_px(png:bytes, right:float=0.5) -> int:
+    "Pixels of Adam's red (#d62728) in the left `right` fraction of a screenshot: the trajectories panel"
+    import io
+    import numpy as np
+    from PIL import Image
+    a = np.asarray(Image.open(io.BytesIO(png)).convert('RGB')).astype(int)
+    a = a[:, :int(a.shape[1] * right)]
+    return int((np.abs(a - np.array([214, 39, 40])).max(-1) <= 40).sum())
+
+def test_explorer_zoom(page, app, name:str, out:Path) -> str:
+    "Zoom into the contour plot with the toolbar: the view must change and the trajectories stay drawn"
+    canvas = app.locator('.explorer-plot canvas').first
+    before = wait_drawn(canvas, f'{name}: the explorer canvas')
+    red0 = red_px(before)
+    if red0 < 30: raise Fail(f"{name}: no trajectory of Adam's colour on the canvas before zooming ({red0} pixels)")
+    zoom = app.locator('.explorer-plot button[title^="Zoom"]').first
+    zoom.click()
+    canvas.scroll_into_view_if_needed(); box = canvas.bounding_box()
+    at = lambda fx, fy: (box['x'] + box['width'] * fx, box['y'] + box['height'] * fy)
+    page.mouse.move(*at(0.15, 0.25)); page.mouse.down(); page.mouse.move(*at(0.40, 0.75), steps=8); page.mouse.up()
+    after, dt = wait_changed(lambda: shot(canvas), before, f'{name}: the explorer canvas', 'zooming with the toolbar')
+    after = wait_drawn(canvas, f'{name}: the zoomed canvas')
+    zoom.click()  # leave zoom mode
+    red1 = red_px(after)
+    shutil_write(out/f'{name}_zoom.png', shot(app))
+    if red1 < 30: raise Fail(f"{name}: the trajectories vanished after zooming ({red1} pixels of Adam's colour, {red0} before)")
+    return f"zoom: the view changed after {dt:.1f} s, Adam's trajectory still drawn ({red0} -> {red1} pixels of its colour)"
+
+def test_notebook(browser, base:str, token:str, nb_rel:str, out:Path) -> str:
+    "Open, run and drive one notebook; a summary line"
+    name = Path(nb_rel).stem
+    page = browser.new_page(viewport={'width': 1400, 'height': 1000})
+    page.set_default_timeout(30_000)
+    try:
+        page.goto(f'{base}/lab/tree/{nb_rel}?token={token}&reset', timeout=90_000)
+        page.wait_for_selector('.jp-NotebookPanel .jp-Notebook .jp-Cell', timeout=90_000)
+        # wait for the kernel; a notebook saved without kernelspec (nbdev_clean strips it) asks for one first
+        t0 = time.monotonic()
+        while not api(base, token, '/api/kernels') and time.monotonic() - t0 < T_KERNEL:
+            accept = page.locator('.jp-Dialog .jp-Dialog-button.jp-mod-accept')
+            if accept.count(): accept.first.click()
             time.sleep(0.5)
-            app.screenshot(path=str(out/'explorer_after.png'))
-            page.screenshot(path=str(out/'jupyterlab.png'))
-            errors = page.evaluate(JS_ERRORS)
-            if errors: raise Fail(f'an error appeared after moving the slider: {summary(errors[0])}')
-            return n_cells, (before_val, after_val, back_val)
-        except Exception:
-            try: page.screenshot(path=str(out/'failure.png')); log(f'screenshot of the failure: {out/"failure.png"}')
-            except Exception: pass
-            raise
-        finally:
-            browser.close()
+        if not api(base, token, '/api/kernels'): raise Fail(f'{name}: no kernel started')
+        page.locator('.jp-NotebookPanel .jp-Notebook').first.click(position={'x': 5, 'y': 5})
+        run_all(page)
+        t_run = wait_run_all(page, base, token)
+        n_cells = len(page.evaluate(JS_PROMPTS))
+        errors = page.evaluate(JS_ERRORS)
+        if errors: raise Fail(f'{name}: a cell shows an error: {summary(errors[0])}')
+        log(f'{name}: ran {n_cells} code cells in {t_run:.0f} s, no errors')
+        apps = page.locator(SLIDER_APPS)
+        t0 = time.monotonic()
+        while apps.count() == 0 and time.monotonic() - t0 < T_RENDER: time.sleep(0.5)
+        n = apps.count()
+        if n == 0: raise Fail(f'{name}: uses ipywidgets but no widget with a slider rendered')
+        lines = []
+        for i in range(n):
+            app = apps.nth(i)
+            app.scroll_into_view_if_needed()
+            lines.append(test_widget(page, app, name, i, out))
+            log(f'{name}: widget {i}: {lines[-1]}')
+            if app.locator('.explorer-plot canvas').count():
+                lines.append(test_explorer_click(page, app, name, out))
+                log(f'{name}: widget {i}: {lines[-1]}')
+                lines.append(test_explorer_zoom(page, app, name, out))
+                log(f'{name}: widget {i}: {lines[-1]}')
+        errors = page.evaluate(JS_ERRORS)
+        if errors: raise Fail(f'{name}: an error appeared after moving the widgets: {summary(errors[0])}')
+        page.screenshot(path=str(out/f'{name}_page.png'))
+        return f'{name}: {n_cells} cells, {n} widget(s): ' + '; '.join(lines)
+    except Exception:
+        try: page.screenshot(path=str(out/f'{name}_failure.png')); log(f'screenshot of the failure: {out/(name + "_failure.png")}')
+        except Exception: pass
+        raise
+    finally:
+        try: page.close()
+        except Exception: pass
+        try: stop_kernels(base, token)  # one kernel at a time on a small machine
+        except Exception as e: log('could not stop the kernel:', e)
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     here = Path(__file__).resolve().parent.parent
     ap.add_argument('--repo', default=str(here), help='repository root (default: the parent of tests/)')
-    ap.add_argument('--notebook', default='nbs/08_explorer.ipynb', help='the notebook, relative to the repo root')
-    ap.add_argument('--out', default=os.environ.get('BROWSER_TEST_OUT'), help='folder for screenshots (default: a temporary folder)')
+    ap.add_argument('--notebook', action='append', help='a notebook relative to the repo root, repeatable (default: every notebook using ipywidgets)')
+    ap.add_argument('--out', default=os.environ.get('BROWSER_TEST_OUT') or str(here/'tests'/'artifacts'/'browser'), help='folder for screenshots')
     ap.add_argument('--keep', action='store_true', help='keep the temporary copy of the repo')
     args = ap.parse_args()
     repo = Path(args.repo).resolve()
-    out = Path(args.out) if args.out else Path(tempfile.mkdtemp(prefix='explorer-shots-'))
+    out = Path(args.out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    work = Path(tempfile.mkdtemp(prefix='explorer-browser-test-'))
+    work = Path(tempfile.mkdtemp(prefix='adam-nb-browser-test-'))
     t_start, proc, base, token = time.monotonic(), None, None, secrets.token_hex(24)
     # a global deadline: SIGALRM turns into a failure, and the finally clause still stops JupyterLab
     def on_alarm(*_): raise Fail(f'the whole test took more than {T_TOTAL} s')
     signal.signal(signal.SIGALRM, on_alarm); signal.alarm(T_TOTAL)
     try:
         if not Path(CHROMIUM).exists(): raise Fail(f'{CHROMIUM} not found: run tests/browser_setup.sh')
-        if not (repo/args.notebook).exists(): raise Fail(f'{repo/args.notebook} not found')
+        nbs = args.notebook or widget_notebooks(repo)
+        if not nbs: raise Fail(f'no notebook in {repo/"nbs"} uses ipywidgets')
+        for nb in nbs:
+            if not (repo/nb).exists(): raise Fail(f'{repo/nb} not found')
+        log(f'notebooks with widgets: {", ".join(nbs)}; screenshots in {out}')
         copy_repo(repo, work/'repo')
         port = free_port()
         base = f'http://127.0.0.1:{port}'
         proc = start_lab(work/'repo', work, port, token)
         log(f'JupyterLab answered on 127.0.0.1:{port} after {wait_for_server(proc, base, token):.1f} s')
-        n_cells, vals = browser_test(base, token, args.notebook, out)
-        print(f'BROWSER TEST PASS: {args.notebook}: {n_cells} cells ran without error; α slider '
-              f'{vals[0]} -> {vals[1]} -> {vals[2]} changed the plot image and the readout; '
-              f'screenshots in {out}; {time.monotonic() - t_start:.0f} s', flush=True)
+        from playwright.sync_api import sync_playwright
+        results = []
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=['--no-sandbox', '--disable-gpu'])
+            try:
+                for nb in nbs: results.append(test_notebook(browser, base, token, nb, out))
+            finally: browser.close()
+        for r in results: log(r)
+        print(f'BROWSER TEST PASS: {len(nbs)} notebooks ({", ".join(Path(n).stem for n in nbs)}) ran without error, every widget\'s plot '
+              f'changed when its first slider moved, the explorer\'s start point moved on a click and its zoom kept the trajectories; screenshots in {out}; '
+              f'{time.monotonic() - t_start:.0f} s', flush=True)
         return 0
     except Exception as e:
         if proc is not None and (work/'lab.log').exists():
             log('last lines of the JupyterLab log:\n' + ''.join((work/'lab.log').read_text(errors='replace').splitlines(True)[-15:]))
-        print(f'BROWSER TEST FAIL: {type(e).__name__}: {e}', flush=True)
+        print(f'BROWSER TEST FAIL: {type(e).__name__}: {e} (screenshots in {out})', flush=True)
         return 1
     finally:
         signal.alarm(0)
