@@ -2,10 +2,12 @@
 # PostgreSQL for adam_nb's tests: Debian's `postgresql` package (installed with apt-get if missing), and a throw-away
 # server listening only on 127.0.0.1, on a free port, in a temporary data folder, with one database and a random password.
 #
-#   bash tests/postgres_setup.sh --install-only   # just make sure the server binaries are installed; the notebook
-#                                                 # (adam_nb.distributed.postgres_server) then starts and stops its own server
-#   eval "$(bash tests/postgres_setup.sh)"        # also start a server and export ADAM_NB_PG_URL and ADAM_NB_PG_DATA;
-#                                                 # stop it later with: bash tests/postgres_teardown.sh
+#   bash tests/postgres_setup.sh --install-only   # just make sure the server binaries are installed; the notebooks
+#                                                 # (adam_nb.testing.postgres_server) then start and stop their own servers
+#   eval "$(bash tests/postgres_setup.sh)"        # also start a server and export ADAM_NB_PG_URL, ADAM_NB_PG_DATA and
+#                                                 # ADAM_NB_PG_BIN; stop it later with: bash tests/postgres_teardown.sh
+# The server is started by the same code as the notebooks' (`python -m adam_nb.testing pg-start`, i.e.
+# adam_nb.testing.start_postgres), with $PYTHON (default python3), which must import adam_nb and psycopg: the dev install.
 # Postgres refuses to run as root, so as root the server runs as the `postgres` user the package creates.
 # Everything for the caller's shell goes to stdout; progress goes to stderr.
 set -euo pipefail
@@ -31,20 +33,4 @@ fi
 log "PostgreSQL binaries in $bin ($("$bin/postgres" --version))"
 [ "${1:-}" = "--install-only" ] && exit 0
 
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-tmp=$(mktemp -d /tmp/adam_nb_pg.XXXXXX)
-data="$tmp/data"
-password=$(python3 -c 'import secrets; print(secrets.token_hex(16))')
-printf '%s' "$password" > "$tmp/pw"
-run=()
-if [ "$(id -u)" -eq 0 ]; then chown -R postgres "$tmp"; run=(runuser -u postgres --); fi
-"${run[@]}" "$bin/initdb" -D "$data" -U adam_nb --pwfile="$tmp/pw" --auth=scram-sha-256 -E UTF8 --no-sync \
-  > "$tmp/initdb.log" 2>&1 || { cat "$tmp/initdb.log" >&2; exit 1; }
-rm -f "$tmp/pw"
-"${run[@]}" "$bin/pg_ctl" -D "$data" -l "$tmp/log" -w -t 60 start \
-  -o "-c listen_addresses=127.0.0.1 -p $port -c unix_socket_directories='' -c fsync=off" >&2
-PGPASSWORD="$password" "$bin/psql" -h 127.0.0.1 -p "$port" -U adam_nb -d postgres -q -c "CREATE DATABASE adam_nb" >&2
-log "server on 127.0.0.1:$port, data in $data"
-echo "export ADAM_NB_PG_URL='postgresql://adam_nb:$password@127.0.0.1:$port/adam_nb'"
-echo "export ADAM_NB_PG_DATA='$data'"
-echo "export ADAM_NB_PG_BIN='$bin'"
+exec "${PYTHON:-python3}" -m adam_nb.testing pg-start

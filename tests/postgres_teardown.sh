@@ -1,9 +1,7 @@
 #!/usr/bin/env bash
-# Stop the server that tests/postgres_setup.sh started (reads ADAM_NB_PG_DATA and ADAM_NB_PG_BIN) and delete its files.
+# Stop the server that tests/postgres_setup.sh started (reads ADAM_NB_PG_DATA and ADAM_NB_PG_BIN) and delete its files,
+# with the notebooks' own code (adam_nb.testing.stop_postgres) run by $PYTHON (default python3).
 set -uo pipefail
-data=${ADAM_NB_PG_DATA:?ADAM_NB_PG_DATA is not set: nothing to stop}
-bin=${ADAM_NB_PG_BIN:-$(dirname "$(ls -d /usr/lib/postgresql/*/bin/pg_ctl | sort -V | tail -1)")}
-run=(); [ "$(id -u)" -eq 0 ] && run=(runuser -u postgres --)
-"${run[@]}" "$bin/pg_ctl" -D "$data" -m fast -w stop >&2 || true
-rm -rf "$(dirname "$data")"
-echo "postgres_teardown: stopped and removed $(dirname "$data")" >&2
+: "${ADAM_NB_PG_DATA:?ADAM_NB_PG_DATA is not set: nothing to stop}"
+"${PYTHON:-python3}" -m adam_nb.testing pg-stop || exit 1
+echo "postgres_teardown: stopped and removed $(dirname "$ADAM_NB_PG_DATA")" >&2
