@@ -10,11 +10,9 @@ import torch
 from torch import Tensor
 
 # %% auto #0
-__all__ = ['scalar_dtype', 'new_counter', 'zeros_like', 'to_scalar', 'as_real', 'group_by_device_dtype', 'decay_and_sign',
-           'decay_and_sign_foreach', 'scalar_value', 'addcdiv_scaled_', 'requires_grad', 'adam_single', 'adam_foreach',
-           'nadam_mu', 'nadam_single', 'nadam_foreach', 'adamax_single', 'adamax_foreach', 'radam_rho', 'radam_rect',
-           'radam_single', 'radam_foreach', 'adam_step_scalars', 'KernelCoefficients', 'kernel_coefficients', 'flat',
-           'adam_kernel', 'adam_capturable', 'compiled']
+__all__ = ['requires_grad', 'adam_single', 'adam_foreach', 'nadam_mu', 'nadam_single', 'nadam_foreach', 'adamax_single',
+           'adamax_foreach', 'radam_rho', 'radam_rect', 'radam_single', 'radam_foreach', 'adam_kernel',
+           'adam_capturable']
 
 # %% ../nbs/04a_functional.ipynb #364fbef4
 def scalar_dtype(fused:bool=False, # a fused optimizer's counter is always float32
