@@ -220,6 +220,14 @@ class AdamW(Adam):
         super().__setstate__(state)
         for g in self.param_groups: g['decoupled_weight_decay'] = True
 
+# %% ../nbs/04c_optim.ipynb #0706c455
+def check_not_capturable(opt, # the optimizer
+                         group, # one of its param groups
+                        ):
+    "Refuse `capturable=True` where adam_nb has no capturable path (while compiling, every group counts as capturable and the eager path is traced)"
+    if group['capturable'] and not torch.compiler.is_compiling():
+        raise NotImplementedError(f"{type(opt).__name__}(capturable=True) is not supported by adam_nb")
+
 # %% ../nbs/04c_optim.ipynb #2f7fea03
 class NAdam(AdamFamily):
     "NAdam, a drop-in for `torch.optim.NAdam`: Adam with Nesterov momentum and a warming momentum schedule"
@@ -246,22 +254,13 @@ class NAdam(AdamFamily):
 
     def update(self, path, group, params, grads, bufs):
         "One NAdam step of `group` along `path`"
-        if group['capturable'] and not torch.compiler.is_compiling():  # torch.compile traces every optimizer as capturable
-            raise NotImplementedError("NAdam(capturable=True) is not supported by adam_nb; use torch.optim.NAdam")
+        check_not_capturable(self, group)
         self.check_path(path, group)
         beta1, beta2 = group['betas']
         fn = nadam_foreach if path == 'foreach' else partial(nadam_single, differentiable=group['differentiable'])
         fn(params, grads, bufs['step'], bufs['mu_product'], bufs['exp_avg'], bufs['exp_avg_sq'], lr=group['lr'],
             beta1=beta1, beta2=beta2, eps=group['eps'], weight_decay=group['weight_decay'], momentum_decay=group['momentum_decay'],
             decoupled_weight_decay=group['decoupled_weight_decay'], maximize=group['maximize'])
-
-# %% ../nbs/04c_optim.ipynb #0706c455
-def check_not_capturable(opt, # the optimizer
-                         group, # one of its param groups
-                        ):
-    "Refuse `capturable=True` where adam_nb has no capturable path (while compiling, every group counts as capturable and the eager path is traced)"
-    if group['capturable'] and not torch.compiler.is_compiling():
-        raise NotImplementedError(f"{type(opt).__name__}(capturable=True) is not supported by adam_nb")
 
 # %% ../nbs/04c_optim.ipynb #bbe90745
 class Adamax(AdamFamily):
