@@ -6,12 +6,14 @@
 from __future__ import annotations
 from dataclasses import dataclass, field, replace
 from typing import Callable, Sequence
+import importlib, inspect
 import numpy as np
 
 # %% auto #0
-__all__ = ['COLORS', 'Problem', 'quadratic', 'rosenbrock', 'beale', 'saddle', 'noisy', 'problems', 'numerical_grad', 'check_lr',
-           'check_beta', 'check_eps', 'Optimizer', 'GD', 'Trajectory', 'run', 'race', 'color_of', 'plot_contours',
-           'plot_trajectories', 'plot_losses']
+__all__ = ['CONTROLS', 'REGISTRY', 'LABEL_COLORS', 'Problem', 'quadratic', 'rosenbrock', 'beale', 'saddle', 'noisy', 'problems',
+           'numerical_grad', 'check_lr', 'check_beta', 'check_eps', 'Optimizer', 'GD', 'resolve', 'Entry', 'entry',
+           'register', 'unregister', 'half_decades', 'numpy_optimizer', 'torch_optimizer', 'surface_racers',
+           'Trajectory', 'run', 'race', 'color_of', 'plot_contours', 'plot_trajectories', 'plot_losses']
 
 # %% ../nbs/00_core.ipynb #6025cad8
 @dataclass(frozen=True)
@@ -174,6 +176,157 @@ class GD(Optimizer):
     "Plain gradient descent: Δ = α·g"
     def update(self, g, state): return self.lr * g
 
+# %% ../nbs/00_core.ipynb #1151b593
+CONTROLS = ('lr', 'beta1', 'beta2', 'eps', 'bias_correction')  # the knobs every NumPy optimizer is built from (the explorer's sliders)
+
+def resolve(ref:str, # 'module:Class', e.g. 'adam_nb.adam:Adam'
+           ):
+    "The class (or any attribute) that `ref` names, imported now"
+    module, _, attr = ref.partition(':')
+    if not attr: raise ValueError(f"Invalid class reference {ref!r}: expected 'module:Class'")
+    return getattr(importlib.import_module(module), attr)
+
+@dataclass(frozen=True)
+class Entry:
+    "One optimizer of adam_nb: its classes (named, imported on use), its colour, its default lr grid, what a caller must know"
+    name: str  # the label in legends, checkboxes and experiment tables
+    color: str  # its colour in every figure, '#rrggbb'
+    numpy: str|None = None  # its NumPy optimizer, 'module:Class'; None if it has none
+    torch: str|None = None  # its torch optimizer, 'module:Class'; None if it has none
+    lrs: tuple = ()  # default learning-rate grid (7 half-decades)
+    controls: dict = field(default_factory=dict)  # NumPy constructor argument -> the control(s) of `CONTROLS` it takes (lr always); a tuple may hold constants
+    torch_hparams: tuple = ('betas', 'eps', 'weight_decay')  # the shared hyperparameters its torch class takes, besides lr
+    torch_kwargs: dict = field(default_factory=dict)  # fixed arguments of its torch class
+    surfaces: bool = True  # races on core's 2-D surfaces (False: e.g. matrices only)
+    note: str = ''  # what a caller must know ("matrices only", "needs train()/eval()")
+    aliases: tuple = ()  # other labels of the same optimizer, drawn in its colour
+
+    @property
+    def numpy_class(self):
+        "The NumPy optimizer class, imported now"
+        if self.numpy is None: raise ValueError(f"{self.name} has no NumPy class in adam_nb")
+        return resolve(self.numpy)
+
+    @property
+    def torch_class(self):
+        "The torch optimizer class, imported now"
+        if self.torch is None: raise ValueError(f"{self.name} has no torch class in adam_nb")
+        return resolve(self.torch)
+
+REGISTRY = {}  # name -> Entry, in the order of registration: the order of legends, checkboxes and tables
+LABEL_COLORS = {'Adam (no bias correction)': '#8c564b'}  # labels of a variant drawn beside its optimizer (03), not optimizers of their own
+
+# %% ../nbs/00_core.ipynb #d55e7f92
+def entry(name:str, # a registered name or alias
+         ) -> Entry:
+    "The registry's entry for `name` (an alias finds its optimizer)"
+    if name in REGISTRY: return REGISTRY[name]
+    for e in REGISTRY.values():
+        if name in e.aliases: return e
+    raise ValueError(f"Unknown optimizer {name!r}; choose from {list(REGISTRY)}")
+
+def register(name:str, # the optimizer's label
+             color:str, # its colour, '#rrggbb', distinct from every registered one
+             numpy:str|None=None, # 'module:Class' of its NumPy optimizer
+             torch:str|None=None, # 'module:Class' of its torch optimizer
+             lrs:Sequence[float]=(), # default learning-rate grid
+             controls:dict|None=None, # NumPy constructor argument -> control(s) of `CONTROLS`
+             **kwargs, # the other fields of `Entry`: torch_hparams, torch_kwargs, surfaces, note, aliases
+            ) -> Entry:
+    "Add an optimizer to `REGISTRY`: the one place that lists it"
+    e = Entry(name, color, numpy, torch, tuple(float(v) for v in lrs), dict(controls or {}), **kwargs)
+    labels = {l for r in REGISTRY.values() for l in (r.name, *r.aliases)}
+    for l in (name, *e.aliases):
+        if l in labels: raise ValueError(f"Invalid name: {l!r} is already registered")
+    if not (isinstance(color, str) and len(color) == 7 and color[0] == '#' and all(ch in '0123456789abcdefABCDEF' for ch in color[1:])):
+        raise ValueError(f"Invalid colour for {name!r}: {color!r}, expected '#rrggbb'")
+    taken = {**{c.lower(): l for l, c in LABEL_COLORS.items()}, **{r.color.lower(): r.name for r in REGISTRY.values()}}
+    if color.lower() in taken: raise ValueError(f"Invalid colour for {name!r}: {color} is already the colour of {taken[color.lower()]!r}")
+    if not all(v > 0 for v in e.lrs): raise ValueError(f"Invalid lrs for {name!r}: {e.lrs}")
+    for arg, src in e.controls.items():
+        for c in (src if isinstance(src, tuple) else (src,)):
+            if isinstance(c, str) and c not in CONTROLS: raise ValueError(f"Invalid control {c!r} for {name!r}: choose from {CONTROLS}")
+    REGISTRY[name] = e
+    return e
+
+def unregister(name:str, # a registered name
+              ) -> Entry:
+    "Remove `name` from `REGISTRY`; returns its entry"
+    if name not in REGISTRY: raise ValueError(f"Unknown optimizer {name!r}; choose from {list(REGISTRY)}")
+    return REGISTRY.pop(name)
+
+def half_decades(lo:float, # smallest learning rate
+                 n:int=7, # number of values
+                ) -> tuple:
+    "`n` learning rates from `lo` up by half a decade, as people write them: 1e-3, 3e-3, 1e-2, ..."
+    return tuple(float(f'{lo * 10**(k // 2) * (3 if k % 2 else 1):.12g}') for k in range(n))
+
+# %% ../nbs/00_core.ipynb #4fd61dcc
+_ADAM = {'betas': ('beta1', 'beta2'), 'eps': 'eps'}  # the controls of Adam's relatives
+_SGD = ('weight_decay',)  # what torch's SGD-like classes take of the shared hyperparameters
+register('GD', '#7f7f7f', 'adam_nb.core:GD', 'torch.optim:SGD', half_decades(1e-3), torch_hparams=_SGD, aliases=('SGD',))
+register('Momentum', '#1f77b4', 'adam_nb.momentum:Momentum', None, half_decades(1e-3), {'beta': 'beta1'})
+register('Nesterov', '#17becf', 'adam_nb.momentum:Nesterov', 'torch.optim:SGD', half_decades(1e-3), {'beta': 'beta1'},
+         torch_hparams=_SGD, torch_kwargs={'momentum': 0.9, 'nesterov': True}, aliases=('Nesterov SGD',),
+         note="torch: SGD(momentum=0.9, nesterov=True), the heavy-ball form, whose lr is α(1-β) of the EMA form's")
+register('AdaGrad', '#bcbd22', 'adam_nb.rmsprop:AdaGrad', 'torch.optim:Adagrad', half_decades(1e-3), {'eps': 'eps'}, torch_hparams=_SGD)
+register('RMSprop', '#2ca02c', 'adam_nb.rmsprop:RMSprop', 'torch.optim:RMSprop', half_decades(1e-4), {'beta': 'beta2', 'eps': 'eps'}, torch_hparams=_SGD)
+register('Adadelta', '#a0522d', 'adam_nb.rmsprop:Adadelta', 'torch.optim:Adadelta', half_decades(3e-2), {'rho': 'beta2'}, torch_hparams=_SGD)
+register('Adam', '#d62728', 'adam_nb.adam:Adam', 'adam_nb.optim:Adam', half_decades(1e-4), {**_ADAM, 'bias_correction': 'bias_correction'})
+register('AdamW', '#ff7f0e', None, 'adam_nb.optim:AdamW', half_decades(1e-4), note='torch only: with λ = 0 it is Adam')
+register('AMSGrad', '#9467bd', 'adam_nb.variants:AMSGrad', 'adam_nb.optim:Adam', half_decades(1e-4), _ADAM, torch_kwargs={'amsgrad': True})
+register('NAdam', '#e377c2', 'adam_nb.variants:NAdam', 'adam_nb.optim:NAdam', half_decades(1e-4), _ADAM)
+register('AdaMax', '#393b79', 'adam_nb.family:AdaMax', 'adam_nb.optim:Adamax', half_decades(1e-4), _ADAM)
+register('AdaBelief', '#637939', 'adam_nb.family:AdaBelief', 'adam_nb.optim:AdaBelief', half_decades(1e-4), _ADAM,
+         torch_kwargs={'rectify': False})  # the paper's AdaBelief, as the NumPy class; the torch class defaults to the authors' package (rectified)
+register('RAdam', '#843c39', 'adam_nb.family:RAdam', 'adam_nb.optim:RAdam', half_decades(1e-4), _ADAM)
+register('Lion', '#b5cf6b', 'adam_nb.descendants:Lion', 'adam_nb.optim_descendants:Lion', half_decades(1e-5), {'betas': ('beta1', 'beta2')},
+         torch_hparams=('betas', 'weight_decay'), note="wants a 3-10x smaller lr than AdamW's")
+register('ADOPT', '#6b6ecf', 'adam_nb.descendants:ADOPT', 'adam_nb.optim_descendants:ADOPT', half_decades(1e-4), _ADAM)
+register('CautiousAdam', '#e7969c', 'adam_nb.descendants:CautiousAdam', 'adam_nb.optim_descendants:CautiousAdamW', half_decades(1e-4), _ADAM)
+register('LaProp', '#3182bd', 'adam_nb.descendants:LaProp', None, half_decades(1e-4), _ADAM)
+register('AdEMAMix', '#7b4173', 'adam_nb.descendants:AdEMAMix', 'adam_nb.optim_descendants:AdEMAMix', half_decades(1e-4),
+         {'betas': ('beta1', 'beta2', 0.9999), 'eps': 'eps'}, torch_hparams=('eps', 'weight_decay'), note='three betas: (β1, β2, β3)')
+register('StableAdam', '#ce6dbd', 'adam_nb.descendants:StableAdam', None, half_decades(1e-4), _ADAM)
+register('ScheduleFreeAdam', '#000000', 'adam_nb.descendants:ScheduleFreeAdam', 'adam_nb.optim_descendants:ScheduleFreeAdamW', half_decades(1e-4), _ADAM,
+         note='needs train()/eval(): train() before training, eval() before evaluating or saving; races y, where gradients are taken')
+register('Adafactor', '#8c6d31', 'adam_nb.descendants:Adafactor', 'adam_nb.optim_descendants:Adafactor', half_decades(1e-3), torch_hparams=_SGD)
+register('Muon', '#e7ba52', 'adam_nb.descendants:Muon', 'adam_nb.optim_descendants:Muon', half_decades(1e-3), {'momentum': 'beta1'},
+         torch_hparams=_SGD, surfaces=False, note='matrices only: 2-D parameters; a network gives its other parameters to another optimizer');
+
+# %% ../nbs/00_core.ipynb #50e722e1
+def numpy_optimizer(name:str, # a registered name or alias
+                    **controls, # values of `CONTROLS` (lr, beta1, beta2, eps, bias_correction); None or absent: the class's default
+                   ) -> Optimizer:
+    "The registered NumPy optimizer `name`, built from the controls its entry takes"
+    e = entry(name)
+    if (bad := set(controls) - set(CONTROLS)): raise ValueError(f"Unknown control(s) {sorted(bad)}; choose from {CONTROLS}")
+    cls = e.numpy_class
+    kw = {} if controls.get('lr') is None else {'lr': controls['lr']}
+    for arg, src in e.controls.items():
+        if not isinstance(src, tuple):
+            if controls.get(src) is not None: kw[arg] = controls[src]
+            continue
+        given = [isinstance(c, str) and controls.get(c) is not None for c in src]
+        if not any(given): continue  # none of its controls given: the class's own default
+        default = inspect.signature(cls).parameters[arg].default  # e.g. betas given in part: the rest from the class's default
+        kw[arg] = tuple(controls[c] if g else c if not isinstance(c, str) else default[k] for k, (c, g) in enumerate(zip(src, given)))
+    return cls(**kw)
+
+def torch_optimizer(name:str, # a registered name or alias
+                    params, # the model's parameters
+                    lr:float, # learning rate
+                    **hparams, # shared hyperparameters: betas, eps, weight_decay; those its entry's `torch_hparams` do not name are not passed
+                   ):
+    "The registered torch optimizer `name` on `params`: lr, the shared hyperparameters it takes, and its entry's fixed `torch_kwargs`"
+    e = entry(name)
+    if (bad := set(hparams) - {'betas', 'eps', 'weight_decay'}): raise ValueError(f"Unknown hyperparameter(s) {sorted(bad)}; choose from ['betas', 'eps', 'weight_decay']")
+    return e.torch_class(params, lr=lr, **e.torch_kwargs, **{k: v for k, v in hparams.items() if k in e.torch_hparams})
+
+def surface_racers() -> list:
+    "Names of the registered optimizers that race on the 2-D surfaces: a NumPy class and `surfaces=True`"
+    return [n for n, e in REGISTRY.items() if e.numpy is not None and e.surfaces]
+
 # %% ../nbs/00_core.ipynb #1ebbdc5d
 @dataclass
 class Trajectory:
@@ -227,34 +380,36 @@ def run(opt:Optimizer, # any adam_nb NumPy optimizer; it is reset first
     return Trajectory(xs, losses, problem, label or type(opt).__name__)
 
 # %% ../nbs/00_core.ipynb #5b653030
-def race(optimizers:dict, # {label: Optimizer}; each is reset before it runs
+def race(optimizers:dict|Sequence[str]|None, # {label: Optimizer}; or registered names, built by `numpy_optimizer`; None: every one of `surface_racers()`
          problem:Problem|str, # the surface, or a key of `problems()`
          steps:int=100, # steps per optimizer
          x0=None, # common start point; defaults to `problem.x0`
          seed:int=0, # seed of the gradient noise, the same for every optimizer
+         **controls, # for names only: lr, beta1, beta2, eps, bias_correction (absent: each class's own defaults)
         ) -> dict:
     "Run every optimizer on the same problem, from the same start, with the same noise: {label: Trajectory}"
     if isinstance(problem, str):
         ps = problems()
         if problem not in ps: raise ValueError(f"Unknown problem {problem!r}; choose from {list(ps)}")
         problem = ps[problem]
+    if optimizers is None: optimizers = surface_racers()
+    if not isinstance(optimizers, dict):
+        for n in optimizers:
+            if not entry(n).surfaces: raise ValueError(f"{n} does not race on the 2-D surfaces: {entry(n).note}")
+        optimizers = {n: numpy_optimizer(n, **controls) for n in optimizers}
+    elif controls: raise ValueError(f"Controls {sorted(controls)} are for registered names; these optimizers are built already")
     return {label: run(opt, problem, x0, steps, seed, label=label) for label, opt in optimizers.items()}
 
 # %% ../nbs/00_core.ipynb #d03a4652
-COLORS = {
-    'GD': '#7f7f7f', 'SGD': '#7f7f7f', 'Momentum': '#1f77b4', 'Nesterov': '#17becf',
-    'AdaGrad': '#bcbd22', 'RMSprop': '#2ca02c', 'Adam': '#d62728', 'AdamW': '#ff7f0e',
-    'AMSGrad': '#9467bd', 'NAdam': '#e377c2', 'Adam (no bias correction)': '#8c564b', 'Adadelta': '#a0522d',
-    'AdaMax': '#393b79', 'AdaBelief': '#637939', 'RAdam': '#843c39',
-}
 _FALLBACK = ['#1f77b4', '#ff7f0e', '#2ca02c', '#d62728', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#bcbd22', '#17becf']  # matplotlib's tab10
 
 def color_of(name:str, # optimizer label
             ) -> str:
-    "The house colour of an optimizer label (matched on its first word), else a stable fallback"
-    if name in COLORS: return COLORS[name]
-    first = name.split()[0] if name.split() else name
-    if first in COLORS: return COLORS[first]
+    "The registry's colour of an optimizer label (its name, an alias, or its first word), else a stable fallback"
+    if name in LABEL_COLORS: return LABEL_COLORS[name]
+    for label in (name, name.split()[0] if name.split() else name):
+        try: return entry(label).color
+        except ValueError: pass
     return _FALLBACK[sum(map(ord, name)) % len(_FALLBACK)]
 
 # %% ../nbs/00_core.ipynb #e1ad1018

@@ -4,16 +4,21 @@
 
 # %% ../nbs/04b_fused.ipynb #6c86c7c8
 from __future__ import annotations
-import ctypes, enum, hashlib, os, shutil, subprocess, tempfile, warnings
+import array, ctypes, enum, functools, hashlib, os, platform, shutil, struct, subprocess, tempfile, warnings
+from itertools import chain, repeat
+from operator import attrgetter
 from pathlib import Path
 import torch
 from torch import Tensor
 from .functional import adam_capturable, adam_kernel, compiled, to_scalar, zeros_like
 
 # %% auto #0
-__all__ = ['FUSED_SOURCE', 'FUSED_CHUNK', 'C_FLAGS', 'C_FAST_FLAGS', 'C_DTYPES', 'KernelFlags', 'c_compiler', 'cache_dir',
-           'build_key', 'build_shared_lib', 'compile_c', 'fused_lib', 'is_dense', 'c_fusable', 'fused_adam_',
-           'adam_fused_cpu', 'adam_fused']
+__all__ = ['FUSED_SOURCE', 'FUSED_CHUNK', 'C_FLAGS', 'C_FAST_FLAGS', 'CPU_FIELDS', 'C_DTYPES', 'DTYPE', 'IS_CPU', 'PLAIN_TYPES',
+           'FUSED_PLANS', 'KernelFlags', 'kernel_flags', 'c_compiler', 'cache_dir', 'cpu_id', 'build_key',
+           'build_shared_lib', 'build_c', 'compile_c', 'bind_kernels', 'run_c_kernel', 'kernel_self_test',
+           'load_checked', 'fused_lib', 'is_dense', 'same_layout', 'c_fusable', 'all_c_fusable', 'c_layout',
+           'fused_adam_impl', 'fused_adam_', 'direct_call_ok', 'adam_fused_cpu', 'FusedPlan', 'plan_tensors',
+           'fused_plan', 'step_by_plan', 'local_shards', 'adam_fused_torch', 'adam_fused']
 
 # %% ../nbs/04b_fused.ipynb #f5c09933
 FUSED_SOURCE = Path(__file__).with_name('fused_adam.c') if '__file__' in globals() else Path('../adam_nb/fused_adam.c')  # the C source, package data
@@ -26,6 +31,13 @@ class KernelFlags(enum.IntFlag):
     DECOUPLED = 4
     AMSGRAD = 8
     LERP_FROM_START = 16  # torch's lerp formula for weights below ½, m + w(g - m); the kernel sets it itself from β1
+
+@functools.cache
+def kernel_flags(maximize:bool, weight_decay:bool, decoupled:bool, amsgrad:bool, # which terms apply (weight_decay: is λ nonzero)
+                ) -> int:
+    "The kernel's `flags` as a plain int (cached: a step pays a dict lookup, not `IntFlag` arithmetic)"
+    return int(KernelFlags.MAXIMIZE * maximize | KernelFlags.WEIGHT_DECAY * weight_decay | KernelFlags.DECOUPLED * decoupled | KernelFlags.AMSGRAD * amsgrad)
+
 
 # %% ../nbs/04b_fused.ipynb #9da23a03
 C_FLAGS = ['-O3', '-shared', '-fPIC', '-ffp-contract=off', '-fno-math-errno']  # IEEE arithmetic: no fused multiply-add, no fast-math
@@ -44,23 +56,38 @@ def cache_dir() -> Path:
     "Where built kernels are kept: `$XDG_CACHE_HOME/adam_nb`, by default `~/.cache/adam_nb`"
     return Path(os.environ.get('XDG_CACHE_HOME') or Path.home()/'.cache')/'adam_nb'
 
+CPU_FIELDS = ('vendor_id', 'model name', 'flags', 'CPU implementer', 'CPU architecture', 'CPU part', 'Features')  # x86 and Arm names in /proc/cpuinfo
+
+def cpu_id() -> str:
+    "What a `-march=native` binary depends on: the CPU's model and instruction-set flags from /proc/cpuinfo, else the platform's names for it; `$ADAM_NB_CPU_ID` overrides it (for tests)"
+    if os.environ.get('ADAM_NB_CPU_ID'): return os.environ['ADAM_NB_CPU_ID']
+    try: lines = Path('/proc/cpuinfo').read_text().splitlines()
+    except OSError: lines = []
+    found = {}
+    for line in lines:
+        k, _, v = line.partition(':')
+        if k.strip() in CPU_FIELDS: found.setdefault(k.strip(), v.strip())  # the first processor's; cores of one machine share the flags
+    return '\n'.join(f'{k}: {v}' for k, v in sorted(found.items())) or ' '.join(platform.uname()[4:])  # elsewhere: machine and processor
+
 def build_key(src:str, # C source
               flags:list, # compiler flags
               cc:str, # compiler
              ) -> str:
-    "A hash of everything the binary depends on: source, flags, the compiler's path and its `--version`"
+    "A hash of everything the binary depends on: source, flags, the compiler's path and `--version`, and with a `native` flag the CPU (`cpu_id`)"
     version = subprocess.run([cc, '--version'], capture_output=True, text=True).stdout
-    return hashlib.sha256('\0'.join([src, *flags, cc, version]).encode()).hexdigest()[:16]
+    cpu = cpu_id() if any(f.endswith('=native') for f in flags) else ''
+    return hashlib.sha256('\0'.join([src, *flags, cc, version, cpu]).encode()).hexdigest()[:16]
 
 # %% ../nbs/04b_fused.ipynb #3104ca9c
 def build_shared_lib(src:str, # C source
                      name:str, # file stem, for the library and for messages
                      flags:list, # compiler flags
+                     rebuild:bool=False, # build even if the cache holds the library (to replace a bad one)
                     ) -> tuple[Path, bool]:
     "The shared library built from `src` with `flags`: its path in the cache, and whether it was built now (else reused)"
     cc = c_compiler()
     d = cache_dir(); so = d/f'{name}-{build_key(src, flags, cc)}.so'
-    if so.exists(): return so, False
+    if so.exists() and not rebuild: return so, False
     failed = so.with_suffix('.failed')  # these flags failed with this compiler before: do not retry on every process
     if failed.exists(): raise RuntimeError(f"compiling adam_nb's {name} kernel with {cc} failed:\n{failed.read_text()}")
     d.mkdir(parents=True, exist_ok=True)
@@ -74,36 +101,106 @@ def build_shared_lib(src:str, # C source
         os.replace(out, so)  # atomic: another process sees no file or the whole file
     return so, True
 
+def build_c(src:str, # C source
+            name:str, # file stem, for the library and for messages
+            fast_flags:list=None, # tried first, on top of `C_FLAGS` (default `C_FAST_FLAGS`)
+            rebuild:bool=False, # build even if the cache holds the library
+           ) -> tuple[Path, bool]:
+    "`build_shared_lib` with the fast flags if the compiler takes them, else without"
+    try: return build_shared_lib(src, name, C_FLAGS + (C_FAST_FLAGS if fast_flags is None else fast_flags), rebuild)
+    except RuntimeError:
+        c_compiler()  # no compiler at all: raise that, rather than try again
+        return build_shared_lib(src, name, C_FLAGS, rebuild)
+
 def compile_c(src:str, # C source
               name:str, # file stem, for the library and for messages
               fast_flags:list=None, # tried first, on top of `C_FLAGS` (default `C_FAST_FLAGS`)
+              rebuild:bool=False, # build even if the cache holds the library
              ) -> tuple[ctypes.CDLL, Path, bool]:
-    "Load `src` as a shared library, from the disk cache or built now: with the fast flags if the compiler takes them, else without"
-    try: so, built = build_shared_lib(src, name, C_FLAGS + (C_FAST_FLAGS if fast_flags is None else fast_flags))
-    except RuntimeError:
-        c_compiler()  # no compiler at all: raise that, rather than try again
-        so, built = build_shared_lib(src, name, C_FLAGS)
+    "Load `src` as a shared library, from the disk cache or built now (`build_c`): the library, its path, and whether it was built now"
+    so, built = build_c(src, name, fast_flags, rebuild)
     return ctypes.CDLL(str(so)), so, built
 
 # %% ../nbs/04b_fused.ipynb #effa8955
+C_DTYPES = {torch.float32: 'float', torch.float64: 'double'}  # what the C kernel is compiled for
+
+def bind_kernels(lib:ctypes.CDLL, # the loaded library
+                ) -> ctypes.CDLL:
+    "`lib` with the argument and result types of its two kernels declared"
+    for f in (lib.adam_nb_fused_float, lib.adam_nb_fused_double):
+        f.argtypes = [ctypes.c_int64, ctypes.c_void_p] + [ctypes.c_double] * 5 + [ctypes.c_int, ctypes.c_int, ctypes.c_int64, ctypes.c_void_p, ctypes.c_void_p]
+        f.restype = ctypes.c_int
+    return lib
+
+def run_c_kernel(lib:ctypes.CDLL, # `bind_kernels`' library
+                 params, grads, exp_avgs, exp_avg_sqs, # parallel lists of one C dtype whose rows the kernel can pair by offset (`c_layout`)
+                 max_exp_avg_sqs, # amsgrad's maxima, or None
+                 steps, # float32 counters, counted by the kernel
+                 hp, # [α, β1, β2, ε, λ] as floats
+                 flags:int, chunk:int, threads:int, # `KernelFlags`, elements per unit of work, OpenMP threads
+                 grad_scale:Tensor|None=None, found_inf:Tensor|None=None, # GradScaler's float32 scale and inf flag, 1 element each
+                ) -> None:
+    "One call of the C kernel: the table of addresses and sizes (column after column), then the step"
+    n, ptr = len(params), Tensor.data_ptr
+    table = array.array('q', [*map(ptr, params), *map(ptr, grads), *map(ptr, exp_avgs), *map(ptr, exp_avg_sqs),
+                              *(map(ptr, max_exp_avg_sqs) if max_exp_avg_sqs else repeat(0, n)), *map(ptr, steps), *map(Tensor.numel, params)])
+    kernel = lib.adam_nb_fused_float if params[0].dtype is torch.float32 else lib.adam_nb_fused_double
+    if kernel(n, table.buffer_info()[0], *hp, flags, threads, chunk,
+              None if grad_scale is None else grad_scale.data_ptr(), None if found_inf is None else found_inf.data_ptr()):
+        raise MemoryError("adam_nb's fused kernel could not allocate its work list")
+
+def kernel_self_test(lib:ctypes.CDLL, # `bind_kernels`' library
+                    ) -> str|None:
+    "A loaded kernel's check on first use: two steps on 37 elements per dtype (L2 decay, AMSGrad, a gradient scale) against `adam_capturable` in torch's ops; None when they agree to rounding, else what differs"
+    for dtype, tol in ((torch.float32, 1e-5), (torch.float64, 1e-12)):
+        p0, grad = torch.randn(2, 37, generator=torch.Generator().manual_seed(0), dtype=dtype)
+        ours, ref = ([[p0.clone()], [torch.zeros(())]] + [[torch.zeros_like(p0)] for _ in range(3)] for _ in range(2))
+        for _ in range(2):
+            p, s, m, v, vm = ours; scaled = grad * 2
+            run_c_kernel(lib, p, [scaled], m, v, vm, s, [1e-2, 0.9, 0.999, 1e-8, 0.1], int(KernelFlags.WEIGHT_DECAY | KernelFlags.AMSGRAD),
+                         64, 1, torch.tensor(2.), torch.tensor(0.))
+            p, s, m, v, vm = ref
+            adam_capturable(p, [grad], s, m, v, vm, lr=1e-2, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.1, amsgrad=True)
+        diff = (ours[0][0] - ref[0][0]).abs().max().item()
+        if not diff <= tol: return f"its {dtype} step is {diff:.1e} away from adam_capturable's"
+        if not torch.equal(scaled, grad): return "it does not unscale the gradient in place"
+    return None
+
+# %% ../nbs/04b_fused.ipynb #7ec037e9
+def load_checked(so:Path, # a built library
+                ) -> tuple[ctypes.CDLL|None, str|None]:
+    "Load `so` and run `kernel_self_test`: (library, None), or (None, why not)"
+    try: lib = bind_kernels(ctypes.CDLL(str(so)))
+    except (OSError, AttributeError) as e: return None, f"it does not load ({e})"
+    problem = kernel_self_test(lib)
+    if problem is None: return lib, None
+    try: ctypes._dlclose(lib._handle)  # let a rebuilt file of the same name load in this process
+    except (AttributeError, OSError): pass
+    return None, problem
+
 _fused_lib = {}
 def fused_lib() -> ctypes.CDLL|None:
-    "adam_nb's fused CPU kernels, loaded once per process (built on first use on this machine); None, after one warning, where they cannot be built"
+    "adam_nb's fused CPU kernels, loaded and self-tested once per process (built on first use on this machine; a cached kernel that fails is rebuilt once); None, after one warning, where no working kernel can be had"
     if 'lib' not in _fused_lib:
+        src, lib, note = FUSED_SOURCE.read_text(), None, None
         try:
-            lib, _fused_lib['path'], _fused_lib['built'] = compile_c(FUSED_SOURCE.read_text(), 'adam_nb_fused')
-            for f in (lib.adam_nb_fused_float, lib.adam_nb_fused_double):
-                f.argtypes = [ctypes.c_int64, ctypes.c_void_p] + [ctypes.c_double] * 5 + [ctypes.c_int, ctypes.c_int, ctypes.c_int64]
-                f.restype = ctypes.c_int
+            so, built = build_c(src, 'adam_nb_fused')
+            lib, problem = load_checked(so)
+            if problem and not built:  # a file in the cache that fails here: built for another machine, or damaged
+                note = f"the cached kernel {so} failed ({problem}) and was rebuilt"
+                so, built = build_c(src, 'adam_nb_fused', rebuild=True)
+                lib, problem = load_checked(so)
+            if problem: raise RuntimeError(f"the kernel built at {so} failed: {problem}")
+            _fused_lib.update(path=so, built=built)
         except (RuntimeError, OSError) as e:
-            lib = None
-            warnings.warn(f"adam_nb: fused=True could not build its C kernel ({str(e).splitlines()[0]}); it runs adam_capturable, "
-                          "the same Adam step in torch's element-wise ops, instead: equal to rounding, slower", RuntimeWarning)
+            note = (f"fused=True could not build a working C kernel ({str(e).splitlines()[0]}); it runs adam_capturable, "
+                    "the same Adam step in torch's element-wise ops, instead: equal to rounding, slower")
+        if note: warnings.warn(f"adam_nb: {note}", RuntimeWarning)
         _fused_lib['lib'] = lib
     return _fused_lib['lib']
 
 # %% ../nbs/04b_fused.ipynb #f32b368b
-C_DTYPES = {torch.float32: 'float', torch.float64: 'double'}  # what the C kernel is compiled for
+DTYPE, IS_CPU = attrgetter('dtype'), attrgetter('is_cpu')  # a tensor's, as functions to map over a list
 
 def is_dense(t:Tensor, # a tensor
             ) -> bool:
@@ -115,79 +212,236 @@ def is_dense(t:Tensor, # a tensor
         size *= n
     return True
 
+def same_layout(a:Tensor, b:Tensor, # two tensors
+               ) -> bool:
+    "Is element i of `b` as far from `b`'s start as element i of `a` from `a`'s: the same shape, and the same strides on every dimension longer than 1?"
+    return a.shape == b.shape and (a.numel() == 0 or all(x == y for x, y, n in zip(a.stride(), b.stride(), a.shape) if n != 1))
+
 def c_fusable(p:Tensor, # a parameter
               step:Tensor, # its step counter
-              *bufs:Tensor|None, # its state buffers (None for absent ones)
+              *bufs:Tensor|None, # its gradient and state buffers (None for absent ones)
              ) -> bool:
-    "Does the C kernel take `p`: real float32 or float64 on the CPU, dense, with a float32 CPU counter and buffers laid out like `p`?"
-    if not (p.is_cpu and p.dtype in C_DTYPES and step.is_cpu and step.dtype is torch.float32 and step.numel() == 1): return False
-    contiguous = p.is_contiguous()
-    if not (contiguous or is_dense(p)): return False
-    for b in bufs:
-        if b is not None and not (b.is_cpu and b.dtype is p.dtype and b.shape == p.shape
-                                  and (b.is_contiguous() if contiguous else b.stride() == p.stride())): return False
-    return True
+    "Does the C kernel take `p`'s row: real float32 or float64 on the CPU, a float32 CPU counter, and gradient and buffers of `p`'s dtype and shape on the CPU, in any layout?"
+    return (p.is_cpu and p.dtype in C_DTYPES and step.is_cpu and step.dtype is torch.float32 and step.numel() == 1
+            and all(b is None or (b.is_cpu and b.dtype is p.dtype and b.shape == p.shape) for b in bufs))
+
+def all_c_fusable(params, grads, steps, *bufs, # parallel lists, as in `adam_single` (None for an absent list)
+                 ) -> bool:
+    "`c_fusable` for every row, in one dtype, checked a list at a time"
+    lists = [l for l in (params, grads, *bufs) if l is not None]
+    dtype, n = params[0].dtype, len(params)
+    if dtype not in C_DTYPES or any(len(l) != n for l in (steps, *lists)): return False
+    ts = list(chain.from_iterable(lists))
+    return (set(map(DTYPE, ts)) == {dtype} and all(map(IS_CPU, ts)) and list(map(Tensor.size, ts)) == list(map(Tensor.size, params)) * len(lists)
+            and set(map(DTYPE, steps)) == {torch.float32} and all(map(IS_CPU, steps)) and set(map(Tensor.numel, steps)) == {1})
+
+def c_layout(params, grads, exp_avgs, exp_avg_sqs, # parallel `c_fusable` lists
+             max_exp_avg_sqs=None, # amsgrad's maxima
+             grads_written:bool=False, # will the step write the gradients (unscaling them)?
+            ) -> tuple[list, list]:
+    "The lists, with each row whose tensors are not all dense with one layout replaced by temporaries laid out like `p` (or row-major where `p` is not dense); and the (tensor, temporary) pairs to copy back after the step"
+    lists = [params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs]
+    if all(map(Tensor.is_contiguous, chain(*filter(None, lists)))): return lists, []  # the usual case (the shapes are equal)
+    lists, back = [None if l is None else list(l) for l in lists], []
+    for i, p in enumerate(params):
+        row = [l[i] for l in lists if l is not None]
+        dense = is_dense(p)
+        if dense and all(same_layout(p, t) for t in row[1:]): continue
+        like = p if dense else torch.empty(p.shape, dtype=p.dtype).copy_(p)  # the row's layout: `p`'s, or row-major
+        for j, t in enumerate(row):
+            tmp = like if j == 0 else t if same_layout(like, t) else torch.empty_like(like).copy_(t)
+            if tmp is t: continue
+            lists[j][i] = tmp
+            if j != 1 or grads_written: back.append((t, tmp))
+    return lists, back
 
 # %% ../nbs/04b_fused.ipynb #200d2290
-@torch.library.custom_op('adam_nb::fused_adam_', mutates_args=('params', 'exp_avgs', 'exp_avg_sqs', 'max_exp_avg_sqs', 'steps'), device_types='cpu')
+def fused_adam_impl(params, grads, exp_avgs, exp_avg_sqs, # parallel lists of one dtype, `c_fusable`, any layouts
+                    max_exp_avg_sqs, # amsgrad's maxima, or [] without amsgrad
+                    steps, # float32 counters, counted by the step
+                    hp:list, # [α, β1, β2, ε, λ] as floats
+                    flags:int, chunk:int, # `KernelFlags` (without LERP_FROM_START), elements per unit of work
+                    grad_scale:Tensor|None=None, found_inf:Tensor|None=None, # GradScaler's: unscale the gradients in place; skip the step when found_inf is 1
+                    checked:bool=False, # the caller has checked the rows with `all_c_fusable`
+                   ) -> None:
+    "The step on real tensors: check the rows, lay them out alike, run the C kernel (or `adam_capturable` without a compiler), copy back"
+    vmaxs = max_exp_avg_sqs or None  # [] without amsgrad
+    if params and (vmaxs is None) == bool(flags & KernelFlags.AMSGRAD.value):
+        raise ValueError(f"adam_nb's fused kernel: flags={flags} {'asks' if flags & KernelFlags.AMSGRAD.value else 'does not ask'} for amsgrad, "
+                         f"but max_exp_avg_sqs holds {len(max_exp_avg_sqs)} tensors for {len(params)} parameters")
+    if not checked and params and not all_c_fusable(params, grads, steps, exp_avgs, exp_avg_sqs, vmaxs):
+        raise ValueError(f"adam_nb's fused kernel steps lists of equal length whose rows are all c_fusable in one dtype; "
+                         f"got {len(params)} parameters of dtypes {sorted({str(p.dtype) for p in params})}")
+    if grad_scale is not None: grad_scale = grad_scale.detach().to('cpu', torch.float32).reshape(())   # what the kernel reads: one float
+    if found_inf is not None:
+        found_inf = found_inf.detach().to('cpu', torch.float32).reshape(())
+        if found_inf.item() == 1.: return  # an inf or nan in the scaled gradients: no step, no count
+    if not params: return
+    (ps, gs, ms, vs, vms), back = c_layout(params, grads, exp_avgs, exp_avg_sqs, vmaxs, grads_written=grad_scale is not None)
+    lib = fused_lib()
+    if lib is not None: run_c_kernel(lib, ps, gs, ms, vs, vms, steps, hp, flags, chunk, torch.get_num_threads(), grad_scale)
+    else:  # no C compiler: the same step in torch ops
+        if grad_scale is not None: torch._foreach_div_(gs, grad_scale)
+        lr, beta1, beta2, eps, weight_decay = hp
+        adam_capturable(ps, gs, steps, ms, vs, vms, lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay, amsgrad=vms is not None,
+                        decoupled_weight_decay=bool(flags & KernelFlags.DECOUPLED), maximize=bool(flags & KernelFlags.MAXIMIZE))
+    if back: torch._foreach_copy_([t for t, _ in back], [tmp for _, tmp in back])
+
+@torch.library.custom_op('adam_nb::fused_adam_', mutates_args=('params', 'grads', 'exp_avgs', 'exp_avg_sqs', 'max_exp_avg_sqs', 'steps'), device_types='cpu')
 def fused_adam_(params:list[Tensor], grads:list[Tensor], exp_avgs:list[Tensor], exp_avg_sqs:list[Tensor], # one dtype, all `c_fusable`
                 max_exp_avg_sqs:list[Tensor], # amsgrad's maxima, or [] without amsgrad
                 steps:list[Tensor], # float32 step counters, counted by the kernel
                 hparams:Tensor, # [α, β1, β2, ε, λ], float64
                 flags:int, # `KernelFlags` without LERP_FROM_START
                 chunk:int, # elements per unit of work (`FUSED_CHUNK`)
+                grad_scale:Tensor|None=None, # GradScaler's scale: the gradients are divided by it, in place (as torch's fused step does)
+                found_inf:Tensor|None=None, # GradScaler's flag: 1 skips the step
                ) -> None:
     "One Adam step of every tensor of the lists by the C kernel, in one call"
-    lr, beta1, beta2, eps, weight_decay = hparams.tolist()
-    amsgrad = bool(flags & KernelFlags.AMSGRAD)
-    lib = fused_lib()
-    if lib is None:  # no C compiler: the same step in torch ops
-        return adam_capturable(params, grads, steps, exp_avgs, exp_avg_sqs, max_exp_avg_sqs if amsgrad else None,
-                               lr=lr, beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                               decoupled_weight_decay=bool(flags & KernelFlags.DECOUPLED), maximize=bool(flags & KernelFlags.MAXIMIZE))
-    grads = [g if g.stride() == p.stride() else torch.empty_like(p).copy_(g) for p, g in zip(params, grads)]  # kept alive until the call
-    vmaxs = max_exp_avg_sqs if amsgrad else [None] * len(params)
-    table = torch.tensor([[p.data_ptr(), g.data_ptr(), m.data_ptr(), v.data_ptr(), 0 if vm is None else vm.data_ptr(), s.data_ptr(), p.numel()]
-                          for p, g, m, v, vm, s in zip(params, grads, exp_avgs, exp_avg_sqs, vmaxs, steps)], dtype=torch.int64)
-    kernel = getattr(lib, f'adam_nb_fused_{C_DTYPES[params[0].dtype]}')
-    if kernel(len(params), table.data_ptr(), lr, beta1, beta2, eps, weight_decay, flags, torch.get_num_threads(), chunk):
-        raise MemoryError("adam_nb's fused kernel could not allocate its work list")
+    fused_adam_impl(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, hparams.tolist(), flags, chunk, grad_scale, found_inf)
 
 @fused_adam_.register_fake
-def _(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, hparams, flags, chunk):
+def _(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs, steps, hparams, flags, chunk, grad_scale=None, found_inf=None):
     "Tracing: the op writes its inputs in place and returns nothing, so there is nothing to compute"
     return None
 
 # %% ../nbs/04b_fused.ipynb #3b90e681
+PLAIN_TYPES = {Tensor, torch.nn.Parameter}  # the tensors the direct call takes: no subclass (fake, functional, DTensor) needs the dispatcher
+
+def direct_call_ok(params, *lists, # the lists the step reads and writes
+                  ) -> bool:
+    "May an eager step call `fused_adam_impl` straight, skipping the operator: not tracing, no dispatch mode, plain tensors, autograd recording nothing?"
+    if torch.compiler.is_compiling() or torch._C._len_torch_dispatch_stack(): return False
+    return set(map(type, chain(params, *filter(None, lists)))) <= PLAIN_TYPES and not (torch.is_grad_enabled() and any(p.requires_grad for p in params))
+
 def adam_fused_cpu(params, grads, steps, exp_avgs, exp_avg_sqs, # parallel lists, as in `adam_single`; one dtype, all `c_fusable`
                    max_exp_avg_sqs=None, # amsgrad's maxima
                    *, lr, beta1, beta2, eps, weight_decay=0., # α, β1, β2, ε, λ
                    decoupled_weight_decay=False, amsgrad=False, maximize=False, # which terms to apply
                    chunk:int=None, # elements per unit of work (default `FUSED_CHUNK`)
+                   grad_scale:Tensor|None=None, found_inf:Tensor|None=None, # GradScaler's scale and inf flag, as in torch's fused step
+                   checked:bool=False, # the caller has checked the rows with `all_c_fusable`
                   ):
-    "Adam on the CPU by the C kernel, through the operator `adam_nb::fused_adam_`: every tensor of the lists in one call"
-    hp = [to_scalar(x) for x in (lr, beta1, beta2, eps, weight_decay)]
+    "Adam on the CPU by the C kernel, every tensor of the lists in one call: straight in eager code, through the operator `adam_nb::fused_adam_` when traced"
+    hp = (lr, beta1, beta2, eps, weight_decay)
+    flags = kernel_flags(bool(maximize), bool(weight_decay != 0), bool(decoupled_weight_decay), bool(amsgrad))
+    vmaxs = max_exp_avg_sqs if amsgrad else []
+    if direct_call_ok(params, grads, steps, exp_avgs, exp_avg_sqs, vmaxs):
+        fused_adam_impl(params, grads, exp_avgs, exp_avg_sqs, vmaxs, steps, list(map(float, hp)), flags, chunk or FUSED_CHUNK,
+                        grad_scale, found_inf, checked)
+        torch._C._increment_version([*params, *exp_avgs, *exp_avg_sqs, *vmaxs, *steps, *(grads if grad_scale is not None else ())])  # as the op's in-place writes do
+        return
+    hp = [to_scalar(x) for x in hp]
     if any(isinstance(x, Tensor) for x in hp): hparams = torch.stack([torch.as_tensor(x, dtype=torch.float64).cpu() for x in hp])
     else: hparams = torch.tensor(hp, dtype=torch.float64)
-    flags = (KernelFlags.MAXIMIZE * maximize | KernelFlags.WEIGHT_DECAY * (weight_decay != 0)
-             | KernelFlags.DECOUPLED * decoupled_weight_decay | KernelFlags.AMSGRAD * amsgrad)
-    fused_adam_(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs if amsgrad else [], steps, hparams, int(flags), chunk or FUSED_CHUNK)
+    fused_adam_(params, grads, exp_avgs, exp_avg_sqs, vmaxs, steps, hparams, flags, chunk or FUSED_CHUNK, grad_scale, found_inf)
+
+# %% ../nbs/04b_fused.ipynb #a1b2c3d5
+FUSED_PLANS = 64  # plans kept per process; the oldest is dropped beyond it
+
+try:  # torch's C++ check of many tensors' type, dtype, device, requires_grad, sizes and strides, and this use of it
+    from torch._C._dynamo.guards import TensorGuards
+    TensorGuards(torch.zeros(1), dynamic_dims_sizes=[[1]], dynamic_dims_strides=[[1]]).check(torch.zeros(1))
+except Exception: TensorGuards = None   # another torch: no plans, every step checked as before
+
+class FusedPlan:
+    "What `adam_fused` found out about lists of tensors: may the C kernel step them in one call, as they are, with which function, and the table it reads; valid while `guard.check` passes on the same lists"
+    def __init__(self, ts:list, # the tensors, flattened as `plan_tensors` does
+                 lists:list, # the parallel lists, as `all_c_fusable` takes them
+                ):
+        self.guard = TensorGuards(*ts, dynamic_dims_sizes=[list(t.shape) for t in ts], dynamic_dims_strides=[list(t.stride()) for t in ts])
+        params, lib = lists[0], fused_lib()
+        self.one_call = lib is not None and set(map(type, ts)) <= PLAIN_TYPES and all_c_fusable(*lists) and self.laid_out_alike(lists)
+        if not self.one_call: return
+        self.kernel = getattr(lib, f'adam_nb_fused_{C_DTYPES[params[0].dtype]}')
+        self.requires_grad = any(p.requires_grad for p in params)   # then only under no_grad (autograd must not record the write)
+        n = len(params); bufs = len(ts) // n - 3   # m, v (and v̂): all but θ, g and the counters
+        # the table (`run_c_kernel`'s columns): addresses are packed on every call; the AMSGrad column stays NULL without AMSGrad
+        self.pack = struct.Struct(f'{(2 + bufs) * n}q{8 * n * (3 - bufs)}x{n}q').pack_into
+        self.table = bytearray(8 * 7 * n)
+        struct.pack_into(f'{n}q', self.table, 8 * 6 * n, *map(Tensor.numel, params))   # the sizes, the last column
+        self.address = ctypes.addressof((ctypes.c_char * len(self.table)).from_buffer(self.table))   # pins the buffer
+
+    @staticmethod
+    def laid_out_alike(lists) -> bool:
+        "Does `c_layout` leave every row as it is (each dense, in one layout: contiguous, transposed, channels_last...)?"
+        params, grads, steps, *bufs = lists
+        laid, _ = c_layout(params, grads, *bufs)
+        return all(a is b for given, got in zip((params, grads, *bufs), laid) if given is not None for a, b in zip(given, got))
+
+def plan_tensors(params, grads, steps, exp_avgs, exp_avg_sqs, max_exp_avg_sqs=None, # parallel lists, as in `adam_single`
+                ) -> list:
+    "The tensors in the order of the C kernel's table: θ, g, m, v, the AMSGrad maxima (if any), the counters"
+    return [*params, *grads, *exp_avgs, *exp_avg_sqs, *(max_exp_avg_sqs or ()), *steps]
+
+_plans = {}
+def fused_plan(ts:list, # `plan_tensors` of the lists
+               lists:list, # the parallel lists
+              ) -> FusedPlan|None:
+    "The kept plan for these tensors if its guard passes, else a new one; None where this torch has no `TensorGuards`"
+    if TensorGuards is None: return None
+    key = (id(ts[0]), len(lists[0]), len(ts))   # the number of parameters and of tensors fix the table's shape
+    plan = _plans.get(key)
+    if plan is None or not plan.guard.check(*ts):
+        if key not in _plans and len(_plans) >= FUSED_PLANS: del _plans[next(iter(_plans))]
+        plan = _plans[key] = FusedPlan(ts, lists)
+    return plan
+
+def step_by_plan(plan:FusedPlan, ts:list, n:int, # a plan with `one_call`, its tensors, the number of parameters
+                 lr, beta1, beta2, eps, weight_decay, # α, β1, β2, ε, λ
+                 flags:int, # `KernelFlags`
+                ) -> None:
+    "One direct call of the C kernel on a plan's tensors: their addresses into the plan's table, the call, then the version counters of what it wrote"
+    plan.pack(plan.table, 0, *map(Tensor.data_ptr, ts))
+    if plan.kernel(n, plan.address, float(lr), float(beta1), float(beta2), float(eps), float(weight_decay), flags,
+                   torch.get_num_threads(), FUSED_CHUNK, None, None):
+        raise MemoryError("adam_nb's fused kernel could not allocate its work list")
+    torch._C._increment_version(ts[:n] + ts[2 * n:])   # θ, m, v, (v̂,) counters: all but g
+
+# %% ../nbs/04b_fused.ipynb #f81d6c33
+def local_shards(lists:list, # parallel lists of tensors (or None)
+                ) -> list:
+    "The lists with every DTensor replaced by its local shard (a view of the same memory, so the step's in-place writes land in the DTensor)"
+    from torch.distributed.tensor import DTensor
+    return [None if l is None else [t.to_local() if isinstance(t, DTensor) else t for t in l] for l in lists]
+
+def adam_fused_torch(params, grads, steps, exp_avgs, exp_avg_sqs, # parallel lists, as in `adam_single`
+                     max_exp_avg_sqs=None, # amsgrad's maxima
+                     *, grad_scale:Tensor|None=None, found_inf:Tensor|None=None, # GradScaler's, as in `adam_fused_cpu`
+                     **kw, # lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, amsgrad, maximize
+                    ):
+    "The fused step where the C kernel does not apply (other dtypes, devices or counters): `adam_capturable` with `adam_kernel`, compiled, on rows laid out alike"
+    if found_inf is not None and found_inf.item() == 1.: return
+    amsgrad = kw.get('amsgrad', False)
+    (ps, gs, ms, vs, vms), back = c_layout(params, grads, exp_avgs, exp_avg_sqs, max_exp_avg_sqs if amsgrad else None, grads_written=grad_scale is not None)
+    if grad_scale is not None: torch._foreach_div_(gs, grad_scale)
+    key = (kw.get('weight_decay', 0) != 0, kw.get('decoupled_weight_decay', False), amsgrad, kw.get('maximize', False))
+    eager = torch.compiler.is_compiling() or fused_lib() is None  # traced already, or no compiler for torch.compile either
+    adam_capturable(ps, gs, steps, ms, vs, vms, kernel=adam_kernel if eager else compiled(adam_kernel, key), **kw)
+    if back: torch._foreach_copy_([t for t, _ in back], [tmp for _, tmp in back])
 
 def adam_fused(params, grads, steps, exp_avgs, exp_avg_sqs, # parallel lists, as in `adam_single`
                max_exp_avg_sqs=None, # amsgrad's maxima
                c_kernel:bool=True, # False: the compiled kernel for every tensor (to compare the two)
+               grad_scale:Tensor|None=None, found_inf:Tensor|None=None, # GradScaler's scale and inf flag, as in torch's fused step
                **kw, # lr, beta1, beta2, eps, weight_decay, decoupled_weight_decay, amsgrad, maximize
               ):
-    "`fused=True`: the C kernel where it applies, one call per dtype; the compiled `adam_kernel` for the rest"
-    lists = (params, grads, steps, exp_avgs, exp_avg_sqs, max_exp_avg_sqs if kw.get('amsgrad') else None)
-    vmaxs = lists[5] or [None] * len(params)
+    "`fused=True`: the C kernel where it applies, one call per dtype (by a kept `FusedPlan` in plain eager steps); the compiled `adam_kernel` for the rest; DTensors stepped through their local shards"
+    if not params: return
+    lists = [params, grads, steps, exp_avgs, exp_avg_sqs, max_exp_avg_sqs if kw.get('amsgrad') else None]
+    if type(params[0]) not in PLAIN_TYPES: lists = local_shards(lists)
+    amp = dict(grad_scale=grad_scale, found_inf=found_inf)
+    if c_kernel and grad_scale is None and found_inf is None and not (torch.compiler.is_compiling() or torch._C._len_torch_dispatch_stack()):
+        plan = fused_plan(ts := plan_tensors(*lists), lists)   # eager, untraced: the usual case, one guard check and one C call
+        if plan is not None and plan.one_call and not (plan.requires_grad and torch.is_grad_enabled()):
+            wd = kw.get('weight_decay', 0)
+            return step_by_plan(plan, ts, len(params), kw['lr'], kw['beta1'], kw['beta2'], kw['eps'], wd,
+                                kernel_flags(bool(kw.get('maximize')), bool(wd != 0), bool(kw.get('decoupled_weight_decay')), bool(kw.get('amsgrad'))))
+    if c_kernel and all_c_fusable(*lists): return adam_fused_cpu(*lists, checked=True, **amp, **kw)  # one call through adam_fused_cpu
     by = {}
-    for i, p in enumerate(params):
-        by.setdefault(p.dtype if c_kernel and c_fusable(p, steps[i], exp_avgs[i], exp_avg_sqs[i], vmaxs[i]) else None, []).append(i)
+    for i, (p, g, s, m, v) in enumerate(zip(*lists[:5])):
+        by.setdefault(p.dtype if c_kernel and c_fusable(p, s, g, m, v, lists[5] and lists[5][i]) else None, []).append(i)
     for dtype, ix in by.items():
-        sub = lists if len(by) == 1 else [None if l is None else [l[i] for i in ix] for l in lists]
-        if dtype is not None: adam_fused_cpu(*sub, **kw)
-        else:
-            key = (kw.get('weight_decay', 0) != 0, kw.get('decoupled_weight_decay', False), kw.get('amsgrad', False), kw.get('maximize', False))
-            eager = torch.compiler.is_compiling() or fused_lib() is None  # traced already, or no compiler for torch.compile either
-            adam_capturable(*sub, kernel=adam_kernel if eager else compiled(adam_kernel, key), **kw)
+        sub = [None if l is None else [l[i] for i in ix] for l in lists]
+        if dtype is not None: adam_fused_cpu(*sub, checked=True, **amp, **kw)
+        else: adam_fused_torch(*sub, **amp, **kw)

@@ -8,8 +8,12 @@
    first four; the kernel sets LERP_FROM_START itself, from beta1. */
 enum { MAXIMIZE = 1, WEIGHT_DECAY = 2, DECOUPLED = 4, AMSGRAD = 8, LERP_FROM_START = 16 };
 
-/* The columns of the table the caller passes: one row per tensor. */
+/* The columns of the table the caller passes, one after the other: column c holds the addresses
+   (or, for NUMEL, the sizes) of all n tensors, at table[c * n + k] for tensor k. The caller
+   guarantees that the tensors of one row are dense with the same strides, so that element i of
+   each sits at offset i from its start. */
 enum { PARAM, GRAD, EXP_AVG, EXP_AVG_SQ, MAX_EXP_AVG_SQ, STEP, NUMEL, COLUMNS };
+#define AT(column, k) table[(column) * n + (k)]
 
 /* The hyperparameters as the element loop uses them, computed once per call in double precision. */
 typedef struct {
@@ -51,10 +55,15 @@ static inline __attribute__((always_inline)) void adam_range_##T(               
 
 /* One Adam step of every tensor in `table`: count the step and compute the bias corrections per
    tensor, then cut the tensors into chunks of `chunk` elements and share the chunks among
-   `threads` OpenMP threads. Returns 0, or -1 when out of memory (nothing is changed then). */
+   `threads` OpenMP threads. With GradScaler's tensors (NULL without): nothing at all happens when
+   *found_inf is 1 (the step is skipped and not counted), and each gradient is divided by
+   *grad_scale, in place, before it is used, as torch's fused step does.
+   Returns 0, or -1 when out of memory (nothing is changed then). */
 #define ADAM_GROUP(T)                                                                           \
 int adam_nb_fused_##T(int64_t n, const int64_t *table, double lr, double beta1, double beta2,   \
-                      double eps, double wd, int flags, int threads, int64_t chunk) {           \
+                      double eps, double wd, int flags, int threads, int64_t chunk,             \
+                      const float *grad_scale, const float *found_inf) {                        \
+  if (found_inf && *found_inf == 1.0f) return 0;                                                \
   double *step_size = malloc((size_t)(3 * n + 1) * sizeof(double));                            \
   if (!step_size) return -1;                                                                    \
   double *bc2_sqrt = step_size + n;                                                             \
@@ -63,22 +72,21 @@ int adam_nb_fused_##T(int64_t n, const int64_t *table, double lr, double beta1, 
   if (fabs(c.one_minus_beta1) < 0.5) flags |= LERP_FROM_START;  /* torch's lerp switches form at 1/2 */ \
   first[0] = 0;                                                                                 \
   for (int64_t k = 0; k < n; k++) {                                                             \
-    const int64_t *row = table + k * COLUMNS;                                                   \
-    float *step = (float *)(intptr_t)row[STEP];                                                 \
+    float *step = (float *)(intptr_t)AT(STEP, k);                                               \
     double t = (double)(*step += 1.0f);                                                         \
     step_size[k] = lr / (1 - pow(beta1, t));                                                    \
     bc2_sqrt[k] = sqrt(1 - pow(beta2, t));                                                      \
-    first[k + 1] = first[k] + (row[NUMEL] + chunk - 1) / chunk;                                 \
+    first[k + 1] = first[k] + (AT(NUMEL, k) + chunk - 1) / chunk;                               \
   }                                                                                             \
   const int64_t total = first[n];                                                               \
   _Pragma("omp parallel for schedule(static) num_threads(threads) if(threads > 1 && total > 1)") \
   for (int64_t ch = 0; ch < total; ch++) {                                                      \
     int64_t k = 0, end = n;                  /* the tensor k with first[k] <= ch < first[k+1] */ \
     while (end - k > 1) { int64_t mid = (k + end) / 2; if (first[mid] <= ch) k = mid; else end = mid; } \
-    const int64_t *row = table + k * COLUMNS;                                                   \
-    const int64_t lo = (ch - first[k]) * chunk, hi = lo + chunk < row[NUMEL] ? lo + chunk : row[NUMEL]; \
-    T *p = (T *)(intptr_t)row[PARAM], *g = (T *)(intptr_t)row[GRAD], *m = (T *)(intptr_t)row[EXP_AVG]; \
-    T *v = (T *)(intptr_t)row[EXP_AVG_SQ], *vmax = (T *)(intptr_t)row[MAX_EXP_AVG_SQ];          \
+    const int64_t numel = AT(NUMEL, k), lo = (ch - first[k]) * chunk, hi = lo + chunk < numel ? lo + chunk : numel; \
+    T *p = (T *)(intptr_t)AT(PARAM, k), *g = (T *)(intptr_t)AT(GRAD, k), *m = (T *)(intptr_t)AT(EXP_AVG, k); \
+    T *v = (T *)(intptr_t)AT(EXP_AVG_SQ, k), *vmax = (T *)(intptr_t)AT(MAX_EXP_AVG_SQ, k);      \
+    if (grad_scale) { const T s = (T)*grad_scale; for (int64_t i = lo; i < hi; i++) g[i] = g[i] / s; } \
     switch (flags) { CASES8(0, T) CASES8(8, T) CASES8(16, T) CASES8(24, T) }                    \
   }                                                                                             \
   free(step_size);                                                                              \

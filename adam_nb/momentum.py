@@ -106,9 +106,17 @@ class DemoPlot:
         return self.fig
 
 # %% ../nbs/01_momentum.ipynb #bd0a5abd
+def _give_room(c, # an ipywidgets control
+               min_width:str='260px', # the narrowest it may become, unless the caller set its width
+              ):
+    "Let a control keep its size in a wrapping row: its description as wide as its text, no shrinking below its width"
+    style = getattr(c, 'style', None)
+    if style is not None and 'description_width' in style.keys and not style.description_width: style.description_width = 'initial'
+    if not c.layout.min_width: c.layout.min_width = c.layout.width or min_width
+
 def demo_widget(demo:Callable, # returns {label: Trajectory} from keyword arguments named like the controls
                 title:Callable|None=None, # optional: a title from the same keyword arguments
-                **controls, # ipywidgets controls, one per keyword argument of `demo`
+                **controls, # ipywidgets controls, one per keyword argument of `demo`; those without a set width or description width get room for their labels
                ):
     "A box of controls over a `DemoPlot` that reruns `demo` whenever a control changes"
     import ipywidgets as widgets
@@ -122,8 +130,12 @@ def demo_widget(demo:Callable, # returns {label: Trajectory} from keyword argume
         with out:
             out.clear_output(wait=True)
             display(plot.fig)
-    for c in controls.values(): c.observe(refresh, names='value')
-    box = widgets.VBox([widgets.HBox(list(controls.values())), out])
-    box.plot, box.refresh = plot, refresh
+    for c in controls.values():
+        _give_room(c)
+        c.observe(refresh, names='value')
+    # one row that wraps: controls that do not fit move to the next row instead of shrinking to bare handles
+    bar = widgets.HBox(list(controls.values()), layout=widgets.Layout(flex_flow='row wrap', width='100%'))
+    box = widgets.VBox([bar, out])
+    box.plot, box.refresh, box.controls = plot, refresh, controls
     refresh()
     return box

@@ -4,9 +4,12 @@
 
 # %% ../nbs/04c_optim.ipynb #24c5156f
 from __future__ import annotations
+import inspect
 from functools import partial
+from typing import Any, Callable
 import torch
 from torch import Tensor
+from torch.optim.optimizer import ParamsT
 from .core import check_lr, check_beta, check_eps
 from .functional import (new_counter, zeros_like, to_scalar, adam_single, adam_foreach, adam_capturable,
                                 nadam_single, nadam_foreach, adamax_single, adamax_foreach, radam_single, radam_foreach)
@@ -35,6 +38,18 @@ def check_tensor_hparam(x, # a hyperparameter: a Python number or a tensor
     if x.numel() != 1: raise ValueError(f"Tensor {name} must be 1-element")
     return x
 
+# %% ../nbs/04c_optim.ipynb #c25a0002
+def check_foreach_chunk_size(size, # elements per piece of the foreach step, or None
+                             foreach=None, # the optimizer's `foreach` flag
+                             fused=None, # the optimizer's `fused` flag
+                            ) -> int|None:
+    "Validate `foreach_chunk_size`: None, or an int ≥ 1 on an optimizer that may take its foreach path"
+    if size is None: return None
+    if isinstance(size, bool) or not isinstance(size, int) or size < 1: raise ValueError(f"Invalid foreach_chunk_size value: {size!r}")
+    if foreach is False or fused:
+        raise ValueError(f"foreach_chunk_size={size} applies to the foreach path, which {'fused=True' if fused else 'foreach=False'} never takes")
+    return size
+
 # %% ../nbs/04c_optim.ipynb #058e2a38
 def check_adam_hparams(lr, # learning rate α, float or tensor
                        betas, # (β1, β2), floats or tensors
@@ -57,7 +72,6 @@ def check_adam_hparams(lr, # learning rate α, float or tensor
 
 # %% ../nbs/04c_optim.ipynb #2a4a2ed7
 FOREACH_DEVICES = ('cuda', 'xpu', 'mtia')  # devices where torch defaults to foreach
-CAPTURABLE_DEVICES = ('cuda', 'xpu', 'hpu', 'xla')  # devices where capturable=True is allowed
 FUSED_DEVICES = ('cuda', 'cpu', 'mps', 'xpu', 'hpu', 'mtia')  # devices where fused=True is allowed
 
 def default_foreach(params, # parameters that have gradients
@@ -73,23 +87,54 @@ def check_fusable(p:Tensor, # a parameter of a `fused=True` optimizer
         raise RuntimeError("`fused=True` requires all the params to be floating point Tensors of "
                            f"supported devices: {list(FUSED_DEVICES)} but {p.dtype} and {p.device.type}")
 
+def capturable_devices(foreach:bool=False, # torch's foreach paths leave XLA out
+                      ) -> list[str]:
+    "Device types where torch allows `capturable=True` in eager mode, in the order its messages list them"
+    return ['cuda', 'xpu', 'hpu', torch._C._get_privateuse1_backend_name()] + ([] if foreach else ['xla'])
+
 def check_capturable(params, # parameters that have gradients
-                     steps, # their step counters
+                     *counters, # lists of their 0-d state counters (`step`, and NAdam's `mu_product`)
+                     foreach:bool=False, # the path that will run: torch's foreach check omits XLA
+                     what:str='params and state_steps', # the tensors torch's message names
                     ):
-    "torch's check for `capturable=True`: parameters and counters on one device that supports CUDA-graph capture"
-    if not all(p.device.type == s.device.type and p.device.type in CAPTURABLE_DEVICES for p, s in zip(params, steps)):
-        raise AssertionError(f"If capturable=True, params and state_steps must be on supported devices: {list(CAPTURABLE_DEVICES)}.")
+    "torch's eager check for `capturable=True`: parameters and counters on one device type that supports CUDA-graph capture"
+    devices = capturable_devices(foreach)
+    if not all(p.device.type in devices and all(c[i].device.type == p.device.type for c in counters) for i, p in enumerate(params)):
+        raise AssertionError(f"If capturable=True, {what} must be on supported devices: {devices}.")
 
 # %% ../nbs/04c_optim.ipynb #1da584cb
 class AdamFamily(torch.optim.Optimizer):
-    "What the Adam family shares: lazy state, gathering of parameters with gradients, the choice of code path"
+    """The base of adam_nb's optimizers: what Adam, AdamW, NAdam, Adamax, RAdam and AdaBelief share.
+
+    It creates each parameter's state lazily on its first step with a gradient (`step`, then the buffers a subclass
+    names in `buffer_names`), gathers the parameters that have gradients, chooses the code path ('single', 'foreach'
+    or 'fused') as torch does, checks `capturable=True` where torch checks it, and runs `step(closure)` with autograd
+    recording it only when the optimizer is differentiable. A subclass writes its `__init__` (validation and
+    defaults), `buffer_names` and `update`; everything else (param groups, `state_dict`, `load_state_dict`,
+    `zero_grad`, hooks) is `torch.optim.Optimizer`'s.
+
+    Args:
+
+        params (iterable): tensors, `(name, tensor)` pairs as `model.named_parameters()` gives, or dicts that
+            define param groups, as for any `torch.optim.Optimizer`.
+        defaults (dict): each option's value for param groups that do not set it (a subclass builds it from its
+            arguments; users call the subclasses, not this class).
+    """
     sparse_msg = "{} does not support sparse gradients, please consider SparseAdam instead"
     tensor_lr_foreach = False  # may foreach=None resolve to foreach when lr is a tensor and not capturable?
     group_defaults = dict(maximize=False, foreach=None, capturable=False, differentiable=False, decoupled_weight_decay=False)
+    capturable_what = ('params and state_steps', 'params and state_steps')  # the tensors torch's capturable check names: single-tensor, foreach
+
+    def __init__(self, params:ParamsT, # tensors, named parameters, or param-group dicts
+                 defaults:dict[str, Any], # each option's default for the param groups
+                ) -> None:
+        # torch.optim.Optimizer's, by name: in a subclass that also derives from a torch class (Adam from torch.optim.Adam),
+        # super() would reach that class's __init__, whose arguments are another's
+        torch.optim.Optimizer.__init__(self, params, defaults)
 
     def __setstate__(self, state):
         "Load state (called by `load_state_dict`), filling options that older checkpoints lack, and counters saved as numbers"
-        super().__setstate__(state)
+        torch.optim.Optimizer.__setstate__(self, state)  # by name, as in `__init__`: torch's Adam.__setstate__ never runs
         for g in self.param_groups:
             for k, v in self.group_defaults.items(): g.setdefault(k, v)
             fused = bool(g.get('fused'))
@@ -144,12 +189,17 @@ class AdamFamily(torch.optim.Optimizer):
         "Refuse what torch refuses: autograd through foreach ops"
         if path == 'foreach' and group['differentiable']: raise AssertionError("_foreach ops don't support autograd")
 
+    def check_capturable(self, path, params, bufs):
+        "torch's eager device check for `capturable=True`, with the wording of this optimizer's torch counterpart on `path`"
+        counters = [bufs[k] for k in ('step', 'mu_product') if k in bufs]
+        check_capturable(params, *counters, foreach=path == 'foreach', what=self.capturable_what[path == 'foreach'])
+
     def update(self, path, group, params, grads, bufs):
         "Step the parameters of one group along `path`, `bufs` the state by name; subclasses implement it"
         raise NotImplementedError
 
-    def step(self, closure=None, # re-evaluates the model and returns the loss
-            ):
+    def step(self, closure:Callable[[], float]|None=None, # re-evaluates the model and returns the loss
+            ) -> float|None:
         "Perform one optimization step; autograd records it only when the optimizer is differentiable"
         loss = None
         if closure is not None:
@@ -160,36 +210,104 @@ class AdamFamily(torch.optim.Optimizer):
                 params, grads, state = [], [], [[] for _ in names]
                 self._init_group(group, params, grads, *state)
                 if not params: continue
-                if group['capturable'] and not torch.compiler.is_compiling(): check_capturable(params, state[0])  # compiling: the compiler checks
-                self.update(self.code_path(group, params), group, params, grads, dict(zip(names, state)))
+                path, bufs = self.code_path(group, params), dict(zip(names, state))
+                if group['capturable'] and path != 'fused' and not torch.compiler.is_compiling():  # compiling: the compiler checks
+                    self.check_capturable(path, params, bufs)
+                self.update(path, group, params, grads, bufs)
         return loss
 
+# %% ../nbs/04c_optim.ipynb #d31ce874
+def takes_amp_args(fn:Callable, # a fused step function
+                  ) -> bool:
+    "Does `fn` name `grad_scale` and `found_inf` among its parameters (so GradScaler can leave unscaling to it)?"
+    return {'grad_scale', 'found_inf'} <= set(inspect.signature(fn).parameters)
+
 # %% ../nbs/04c_optim.ipynb #5192979d
-class Adam(AdamFamily):
-    "Adam, a drop-in for `torch.optim.Adam`: same arguments, state, checkpoints and bits"
-    def __init__(self, params, # parameters, named parameters, or param-group dicts
-                 lr=1e-3, # learning rate α (float or 1-element tensor)
-                 betas=(0.9, 0.999), # decay rates (β1, β2) of the moments
-                 eps=1e-8, # ε added to the denominator
-                 weight_decay=0, # λ: L2 penalty, or decoupled decay with `decoupled_weight_decay`
-                 amsgrad=False, # divide by the running max of v
-                 *, foreach=None, # the multi-tensor path (None: torch's default for the device)
-                 maximize=False, # ascend instead of descend
-                 capturable=False, # keep step and bias corrections on the device (CUDA-graph capture)
-                 differentiable=False, # let autograd record the step (single-tensor path)
-                 fused=None, # adam_nb's own single-pass step: the C kernel on the CPU, compiled elsewhere
-                 decoupled_weight_decay=False, # AdamW's decay
-                ):
+class Adam(AdamFamily, torch.optim.Adam):
+    """Adam (Kingma & Ba, 2015), a drop-in for `torch.optim.Adam`: same arguments, defaults, state, checkpoints and bits.
+
+    At step t, for each parameter θ with gradient g (α = lr, (β1, β2) = betas, λ = weight_decay):
+
+        g ← -g                                    if maximize
+        g ← g + λθ                                L2 decay (decoupled_weight_decay=False)
+        θ ← θ·(1 - αλ)                            decoupled decay (decoupled_weight_decay=True, AdamW)
+        m ← β1·m + (1 - β1)·g                     state 'exp_avg'
+        v ← β2·v + (1 - β2)·g²                    state 'exp_avg_sq'
+        v̂ ← max(v̂, v) if amsgrad else v           state 'max_exp_avg_sq'
+        θ ← θ - α/(1 - β1ᵗ) · m / (√v̂ / √(1 - β2ᵗ) + ε)
+
+    Args:
+
+        params (iterable): tensors, `model.named_parameters()` pairs, or dicts defining param groups.
+        lr (float | Tensor, default 1e-3): learning rate α. A 1-element tensor lets a scheduler or a compiled
+            step change it without recompiling; with foreach=True it needs capturable=True (or fused=True), as in torch.
+        betas (tuple[float | Tensor, float | Tensor], default (0.9, 0.999)): decay rates β1, β2 of the first and
+            second moments, each in [0, 1); both floats or both 1-element tensors.
+        eps (float, default 1e-8): ε, added to the denominator √v̂/√(1 - β2ᵗ).
+        weight_decay (float, default 0): λ ≥ 0. An L2 penalty λθ added to the gradient, or decoupled decay
+            θ ← θ·(1 - αλ) with decoupled_weight_decay=True.
+        amsgrad (bool, default False): divide by the running maximum of v (AMSGrad, Reddi et al., 2018).
+        foreach (bool | None, keyword, default None): True runs the multi-tensor path (`torch._foreach_*` ops),
+            False the one-tensor-at-a-time loop; None picks foreach on CUDA-like devices, the loop on the CPU.
+        maximize (bool, keyword, default False): ascend the objective instead of descending it.
+        capturable (bool, keyword, default False): keep the step count and every scalar on the parameter's
+            device, with no `.item()`, so the step can be captured in a CUDA graph; refused in eager mode on
+            devices without graph capture (the CPU), as torch refuses it.
+        differentiable (bool, keyword, default False): let autograd record the step, to differentiate through
+            it (meta-learning, learned learning rates); single-tensor path only.
+        fused (bool | None, keyword, default None): adam_nb's single-pass step: its C kernel on the CPU, a
+            compiled element-wise kernel elsewhere. Not with foreach=True or differentiable=True.
+        decoupled_weight_decay (bool, keyword, default False): decay θ directly (AdamW) instead of adding λθ
+            to the gradient.
+        foreach_chunk_size (int | None, keyword, default None): adam_nb's own option, not torch's: run the
+            foreach step on pieces of at most this many elements (big tensors cut into 1-d views, small ones packed
+            together), so its intermediates (√v, gradient copies) take about 4·foreach_chunk_size bytes each in
+            float32 instead of 4N; the results are the same bits. It acts where the foreach path runs (foreach=True,
+            or foreach=None on CUDA-like devices) and is refused with foreach=False or fused=True. None: the whole
+            group at once, as torch.
+
+    Differences from torch.optim.Adam: none in results on the single-tensor, foreach and differentiable paths
+    (bit for bit, state and checkpoints included), with or without foreach_chunk_size. fused=True runs adam_nb's kernel, not torch's, and agrees with
+    torch's fused step to rounding; capturable=True on a capture-capable device agrees with torch to rounding.
+    `isinstance(opt, torch.optim.Adam)` is True, but every method that runs is adam_nb's.
+
+    Example:
+
+        >>> model = torch.nn.Linear(4, 1)
+        >>> opt = Adam(model.parameters(), lr=1e-3, weight_decay=0.01, decoupled_weight_decay=True)
+        >>> model(torch.randn(8, 4)).pow(2).mean().backward()
+        >>> opt.step(); opt.zero_grad()
+    """
+    def __init__(self, params:ParamsT, # parameters, named parameters, or param-group dicts
+                 lr:float|Tensor=1e-3, # learning rate α (float or 1-element tensor)
+                 betas:tuple[float|Tensor, float|Tensor]=(0.9, 0.999), # decay rates (β1, β2) of the moments
+                 eps:float=1e-8, # ε added to the denominator
+                 weight_decay:float=0, # λ: L2 penalty, or decoupled decay with `decoupled_weight_decay`
+                 amsgrad:bool=False, # divide by the running max of v
+                 *, foreach:bool|None=None, # the multi-tensor path (None: torch's default for the device)
+                 maximize:bool=False, # ascend instead of descend
+                 capturable:bool=False, # keep step and bias corrections on the device (CUDA-graph capture)
+                 differentiable:bool=False, # let autograd record the step (single-tensor path)
+                 fused:bool|None=None, # adam_nb's own single-pass step: the C kernel on the CPU, compiled elsewhere
+                 decoupled_weight_decay:bool=False, # AdamW's decay
+                 foreach_chunk_size:int|None=None, # adam_nb's: the foreach step on pieces of at most this many elements
+                ) -> None:
         betas = check_adam_hparams(lr, betas, eps, weight_decay, foreach, capturable)
+        check_foreach_chunk_size(foreach_chunk_size, foreach, fused)
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
                                       maximize=maximize, foreach=foreach, capturable=capturable, differentiable=differentiable,
-                                      fused=fused, decoupled_weight_decay=decoupled_weight_decay))
+                                      fused=fused, decoupled_weight_decay=decoupled_weight_decay, foreach_chunk_size=foreach_chunk_size))
         if fused:
             if differentiable: raise RuntimeError("`fused` does not support `differentiable`")
             if foreach: raise RuntimeError("`fused` and `foreach` cannot be `True` together.")
 
-    group_defaults = {**AdamFamily.group_defaults, 'amsgrad': False, 'fused': None}
+    group_defaults = {**AdamFamily.group_defaults, 'amsgrad': False, 'fused': None, 'foreach_chunk_size': None}
     fused_step = staticmethod(adam_fused)  # what `fused=True` runs
+
+    @property
+    def _step_supports_amp_scaling(self) -> bool:
+        "GradScaler's test: True when fused and the fused step unscales gradients and skips on inf itself (torch sets it in `__init__`; a property survives pickling)"
+        return bool(self.defaults.get('fused')) and takes_amp_args(self.fused_step)
 
     def buffer_names(self, group): return ['exp_avg', 'exp_avg_sq'] + (['max_exp_avg_sq'] if group['amsgrad'] else [])
 
@@ -199,49 +317,114 @@ class Adam(AdamFamily):
             raise RuntimeError("lr as a Tensor is not supported for capturable=False and foreach=True")
         self.check_path(path, group)
         flags = dict(decoupled_weight_decay=group['decoupled_weight_decay'], amsgrad=group['amsgrad'], maximize=group['maximize'])
-        if path == 'fused': fn = self.fused_step
+        amp = {k: v for k in ('grad_scale', 'found_inf') if (v := getattr(self, k, None)) is not None}  # set by GradScaler.step
+        if amp and path != 'fused': raise AssertionError("Expected grad_scale and found_inf to be None")
+        if path == 'fused': fn = self.fused_step; flags.update(amp)
         elif group['capturable'] and not torch.compiler.is_compiling(): fn = adam_capturable
-        elif path == 'foreach': fn = adam_foreach  # (torch.compile reads every group as capturable; these paths trace without host syncs anyway)
+        elif path == 'foreach': fn = partial(adam_foreach, chunk_size=group['foreach_chunk_size'])  # (torch.compile reads every group as capturable; these paths trace without host syncs anyway)
         else: fn, flags['differentiable'] = adam_single, group['differentiable']
         beta1, beta2 = group['betas']
         fn(params, grads, bufs['step'], bufs['exp_avg'], bufs['exp_avg_sq'], bufs.get('max_exp_avg_sq'),
            lr=group['lr'], beta1=beta1, beta2=beta2, eps=group['eps'], weight_decay=group['weight_decay'], **flags)
 
 # %% ../nbs/04c_optim.ipynb #757bd8e4
-class AdamW(Adam):
-    "AdamW, a drop-in for `torch.optim.AdamW`: Adam with decoupled weight decay, λ = 0.01 by default"
-    def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8,
-                 weight_decay=1e-2, # λ: decoupled, p ← p·(1 - αλ) before each step
-                 amsgrad=False, *, maximize=False, foreach=None, capturable=False, differentiable=False, fused=None):
+class AdamW(Adam, torch.optim.AdamW):
+    """AdamW (Loshchilov & Hutter, 2019), a drop-in for `torch.optim.AdamW`: Adam with decoupled weight decay.
+
+    The update is `Adam`'s with decoupled_weight_decay=True: before each step θ ← θ·(1 - αλ), and λ never enters
+    the moments; then m, v (and v̂ with amsgrad) and θ ← θ - α/(1 - β1ᵗ) · m / (√v̂ / √(1 - β2ᵗ) + ε) as in Adam.
+
+    Args:
+
+        params (iterable): tensors, `model.named_parameters()` pairs, or dicts defining param groups.
+        lr (float | Tensor, default 1e-3): learning rate α (a 1-element tensor allowed, as in `Adam`).
+        betas (tuple[float | Tensor, float | Tensor], default (0.9, 0.999)): decay rates β1, β2, each in [0, 1).
+        eps (float, default 1e-8): ε, added to the denominator.
+        weight_decay (float, default 1e-2): λ ≥ 0, the decoupled decay θ ← θ·(1 - αλ) of every step.
+        amsgrad (bool, default False): divide by the running maximum of v.
+        maximize (bool, keyword, default False): ascend instead of descend.
+        foreach (bool | None, keyword, default None): the multi-tensor path; None picks it on CUDA-like devices.
+        capturable (bool, keyword, default False): scalars kept on the device for CUDA-graph capture (see `Adam`).
+        differentiable (bool, keyword, default False): let autograd record the step (single-tensor path).
+        fused (bool | None, keyword, default None): adam_nb's single-pass kernel (see `Adam`).
+        foreach_chunk_size (int | None, keyword, default None): adam_nb's own option: the foreach step in pieces
+            of at most this many elements, the same bits with bounded intermediates (see `Adam`).
+
+    Differences from torch.optim.AdamW: those of `Adam` (none in results outside fused=True and capturable=True).
+    `isinstance(opt, torch.optim.AdamW)` and `isinstance(opt, torch.optim.Adam)` are True, as for torch's AdamW.
+
+    Example:
+
+        >>> model = torch.nn.Linear(4, 1)
+        >>> opt = AdamW(model.parameters(), lr=1e-3, weight_decay=0.05)
+        >>> model(torch.randn(8, 4)).pow(2).mean().backward()
+        >>> opt.step(); opt.zero_grad()
+    """
+    def __init__(self, params:ParamsT, lr:float|Tensor=1e-3, betas:tuple[float|Tensor, float|Tensor]=(0.9, 0.999), eps:float=1e-8,
+                 weight_decay:float=1e-2, # λ: decoupled, p ← p·(1 - αλ) before each step
+                 amsgrad:bool=False, *, maximize:bool=False, foreach:bool|None=None, capturable:bool=False,
+                 differentiable:bool=False, fused:bool|None=None,
+                 foreach_chunk_size:int|None=None, # adam_nb's: the foreach step on pieces of at most this many elements
+                ) -> None:
         super().__init__(params, lr, betas, eps, weight_decay, amsgrad, foreach=foreach, maximize=maximize,
-                         capturable=capturable, differentiable=differentiable, fused=fused, decoupled_weight_decay=True)
+                         capturable=capturable, differentiable=differentiable, fused=fused, decoupled_weight_decay=True,
+                         foreach_chunk_size=foreach_chunk_size)
 
     def __setstate__(self, state):
         super().__setstate__(state)
         for g in self.param_groups: g['decoupled_weight_decay'] = True
 
-# %% ../nbs/04c_optim.ipynb #0706c455
-def check_not_capturable(opt, # the optimizer
-                         group, # one of its param groups
-                        ):
-    "Refuse `capturable=True` where adam_nb has no capturable path (while compiling, every group counts as capturable and the eager path is traced)"
-    if group['capturable'] and not torch.compiler.is_compiling():
-        raise NotImplementedError(f"{type(opt).__name__}(capturable=True) is not supported by adam_nb")
-
 # %% ../nbs/04c_optim.ipynb #2f7fea03
-class NAdam(AdamFamily):
-    "NAdam, a drop-in for `torch.optim.NAdam`: Adam with Nesterov momentum and a warming momentum schedule"
+class NAdam(AdamFamily, torch.optim.NAdam):
+    """NAdam (Dozat, 2016), a drop-in for `torch.optim.NAdam`: Adam with Nesterov momentum and a warming momentum schedule.
+
+    At step t, for each parameter θ with gradient g (α = lr, ψ = momentum_decay):
+
+        g ← -g if maximize;  g ← g + λθ (L2), or θ ← θ·(1 - αλ) with decoupled_weight_decay
+        μ_t = β1·(1 - ½·0.96^(tψ)),  μ_{t+1} likewise;  Π ← Π·μ_t     state 'mu_product'
+        m ← β1·m + (1 - β1)·g;  v ← β2·v + (1 - β2)·g²                state 'exp_avg', 'exp_avg_sq'
+        d = √(v/(1 - β2ᵗ)) + ε
+        θ ← θ - α·(1 - μ_t)/(1 - Π) · g/d - α·μ_{t+1}/(1 - Π·μ_{t+1}) · m/d
+
+    Args:
+
+        params (iterable): tensors, `model.named_parameters()` pairs, or dicts defining param groups.
+        lr (float | Tensor, default 2e-3): learning rate α (a 1-element tensor allowed, on every path).
+        betas (tuple[float, float], default (0.9, 0.999)): β1 (the momentum the schedule warms
+            up to) and β2, each in [0, 1) (1-element tensors are
+            accepted too, as by torch).
+        eps (float, default 1e-8): ε, added to the denominator.
+        weight_decay (float, default 0): λ ≥ 0, L2 or decoupled (see decoupled_weight_decay).
+        momentum_decay (float, default 4e-3): ψ ≥ 0, how fast μ_t rises from β1/2 towards β1.
+        decoupled_weight_decay (bool, default False): NAdamW, θ ← θ·(1 - αλ), instead of adding λθ to g.
+        foreach (bool | None, keyword, default None): the multi-tensor path; None picks it on CUDA-like devices.
+        maximize (bool, keyword, default False): ascend instead of descend.
+        capturable (bool, keyword, default False): t, μ_t, Π and the step sizes kept as tensors on the device, no
+            `.item()`, for CUDA-graph capture; refused in eager mode on the CPU, allowed while `torch.compile` traces.
+        differentiable (bool, keyword, default False): let autograd record the step (single-tensor path).
+
+    Differences from torch.optim.NAdam: none in results on the single-tensor, foreach and differentiable paths (bit
+    for bit); the capturable paths follow torch's capturable order. `isinstance(opt, torch.optim.NAdam)` is True.
+
+    Example:
+
+        >>> model = torch.nn.Linear(4, 1)
+        >>> opt = NAdam(model.parameters(), lr=2e-3, momentum_decay=4e-3)
+        >>> model(torch.randn(8, 4)).pow(2).mean().backward()
+        >>> opt.step(); opt.zero_grad()
+    """
     sparse_msg = "{} does not support sparse gradients"
     tensor_lr_foreach = True
+    capturable_what = ('params, mu_products and state_steps', 'params, mu_products, and state_steps')
 
-    def __init__(self, params, # parameters, named parameters, or param-group dicts
-                 lr=2e-3, # learning rate α (float or 1-element tensor)
-                 betas=(0.9, 0.999), # (β1, β2)
-                 eps=1e-8, # ε
-                 weight_decay=0, # λ
-                 momentum_decay=4e-3, # ψ of the schedule μ_t = β1·(1 - ½·0.96^(tψ))
-                 decoupled_weight_decay=False, # NAdamW: p ← p·(1-αλ) instead of L2
-                 *, foreach=None, maximize=False, capturable=False, differentiable=False):
+    def __init__(self, params:ParamsT, # parameters, named parameters, or param-group dicts
+                 lr:float|Tensor=2e-3, # learning rate α (float or 1-element tensor)
+                 betas:tuple[float, float]=(0.9, 0.999), # (β1, β2)
+                 eps:float=1e-8, # ε
+                 weight_decay:float=0, # λ
+                 momentum_decay:float=4e-3, # ψ of the schedule μ_t = β1·(1 - ½·0.96^(tψ))
+                 decoupled_weight_decay:bool=False, # NAdamW: p ← p·(1-αλ) instead of L2
+                 *, foreach:bool|None=None, maximize:bool=False, capturable:bool=False, differentiable:bool=False) -> None:
         check_adam_hparams(lr, betas, eps, weight_decay, same_type_betas=False)
         if not 0.0 <= momentum_decay: raise ValueError(f"Invalid momentum_decay value: {momentum_decay}")
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, momentum_decay=momentum_decay,
@@ -254,28 +437,61 @@ class NAdam(AdamFamily):
 
     def update(self, path, group, params, grads, bufs):
         "One NAdam step of `group` along `path`"
-        check_not_capturable(self, group)
         self.check_path(path, group)
         beta1, beta2 = group['betas']
         fn = nadam_foreach if path == 'foreach' else partial(nadam_single, differentiable=group['differentiable'])
         fn(params, grads, bufs['step'], bufs['mu_product'], bufs['exp_avg'], bufs['exp_avg_sq'], lr=group['lr'],
             beta1=beta1, beta2=beta2, eps=group['eps'], weight_decay=group['weight_decay'], momentum_decay=group['momentum_decay'],
-            decoupled_weight_decay=group['decoupled_weight_decay'], maximize=group['maximize'])
+            decoupled_weight_decay=group['decoupled_weight_decay'], maximize=group['maximize'], capturable=group['capturable'])
 
 # %% ../nbs/04c_optim.ipynb #bbe90745
-class Adamax(AdamFamily):
-    "AdaMax, a drop-in for `torch.optim.Adamax`: Adam with the decayed ∞-norm of the gradients as its denominator"
+class Adamax(AdamFamily, torch.optim.Adamax):
+    """AdaMax (Kingma & Ba, 2015, §7.1), a drop-in for `torch.optim.Adamax`: Adam with the decayed ∞-norm of the gradients as its denominator.
+
+    At step t, for each parameter θ with gradient g:
+
+        g ← -g if maximize;  g ← g + λθ (L2 only)
+        m ← β1·m + (1 - β1)·g                state 'exp_avg'
+        u ← max(β2·u, |g| + ε)               state 'exp_inf' (needs no bias correction)
+        θ ← θ - α/(1 - β1ᵗ) · m/u
+
+    Args:
+
+        params (iterable): tensors, `model.named_parameters()` pairs, or dicts defining param groups.
+        lr (float | Tensor, default 2e-3): learning rate α (a 1-element tensor allowed, on every path).
+        betas (tuple[float, float], default (0.9, 0.999)): β1 for m, β2 for the decay of u,
+            each in [0, 1).
+        eps (float, default 1e-8): ε, added to |g| inside the max, so u is never 0.
+        weight_decay (float, default 0): λ ≥ 0, an L2 penalty added to the gradient (no decoupled mode, as in torch).
+        foreach (bool | None, default None): the multi-tensor path; None picks it on CUDA-like devices.
+            Positional, as in torch.
+        maximize (bool, keyword, default False): ascend instead of descend.
+        differentiable (bool, keyword, default False): let autograd record the step (single-tensor path).
+        capturable (bool, keyword, default False): the bias correction kept as a tensor on the device, no
+            `.item()`; refused in eager mode on the CPU, allowed while `torch.compile` traces.
+
+    Differences from torch.optim.Adamax: none in results on the single-tensor, foreach and differentiable paths (bit
+    for bit); with differentiable=True adam_nb also lets autograd go back through several steps and through a
+    tensor lr, which torch's step refuses. `isinstance(opt, torch.optim.Adamax)` is True.
+
+    Example:
+
+        >>> model = torch.nn.Linear(4, 1)
+        >>> opt = Adamax(model.parameters(), lr=2e-3)
+        >>> model(torch.randn(8, 4)).pow(2).mean().backward()
+        >>> opt.step(); opt.zero_grad()
+    """
     sparse_msg = "{} does not support sparse gradients"
     tensor_lr_foreach = True
     group_defaults = dict(foreach=None, maximize=False, differentiable=False, capturable=False)  # torch's Adamax has no decoupled decay
 
-    def __init__(self, params, # parameters, named parameters, or param-group dicts
-                 lr=2e-3, # learning rate α (float or 1-element tensor)
-                 betas=(0.9, 0.999), # (β1, β2): β2 decays the ∞-norm u
-                 eps=1e-8, # ε, added to |g| inside the max
-                 weight_decay=0, # λ: L2 penalty
-                 foreach=None, # the multi-tensor path (None: torch's default for the device)
-                 *, maximize=False, differentiable=False, capturable=False):
+    def __init__(self, params:ParamsT, # parameters, named parameters, or param-group dicts
+                 lr:float|Tensor=2e-3, # learning rate α (float or 1-element tensor)
+                 betas:tuple[float, float]=(0.9, 0.999), # (β1, β2): β2 decays the ∞-norm u
+                 eps:float=1e-8, # ε, added to |g| inside the max
+                 weight_decay:float=0, # λ: L2 penalty
+                 foreach:bool|None=None, # the multi-tensor path (None: torch's default for the device)
+                 *, maximize:bool=False, differentiable:bool=False, capturable:bool=False) -> None:
         check_adam_hparams(lr, betas, eps, weight_decay, same_type_betas=False)
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, foreach=foreach, maximize=maximize,
                                       differentiable=differentiable, capturable=capturable))
@@ -284,66 +500,174 @@ class Adamax(AdamFamily):
 
     def update(self, path, group, params, grads, bufs):
         "One AdaMax step of `group` along `path`"
-        check_not_capturable(self, group)
         self.check_path(path, group)
         beta1, beta2 = group['betas']
         fn = adamax_foreach if path == 'foreach' else partial(adamax_single, differentiable=group['differentiable'])
         fn(params, grads, bufs['step'], bufs['exp_avg'], bufs['exp_inf'], lr=group['lr'], beta1=beta1, beta2=beta2,
-           eps=group['eps'], weight_decay=group['weight_decay'], maximize=group['maximize'])
+           eps=group['eps'], weight_decay=group['weight_decay'], maximize=group['maximize'], capturable=group['capturable'])
 
 # %% ../nbs/04c_optim.ipynb #d1a5811e
-class RAdam(AdamFamily):
-    "RAdam, a drop-in for `torch.optim.RAdam`: Adam whose adaptive step is rectified by r_t, and momentum SGD while ρ_t ≤ 5"
+class RAdam(AdamFamily, torch.optim.RAdam):
+    """RAdam (Liu et al., 2020), a drop-in for `torch.optim.RAdam`: Adam whose adaptive step is rectified by r_t, and momentum SGD while ρ_t ≤ 5.
+
+    At step t, for each parameter θ with gradient g:
+
+        g ← -g if maximize;  g ← g + λθ (L2), or θ ← θ·(1 - αλ) with decoupled_weight_decay
+        m ← β1·m + (1 - β1)·g;  v ← β2·v + (1 - β2)·g²                state 'exp_avg', 'exp_avg_sq'
+        ρ_∞ = 2/(1 - β2) - 1;   ρ_t = ρ_∞ - 2t·β2ᵗ/(1 - β2ᵗ)
+        if ρ_t > 5:  r_t = √((ρ_t - 4)(ρ_t - 2)ρ_∞ / ((ρ_∞ - 4)(ρ_∞ - 2)ρ_t))
+                     θ ← θ - α·r_t · m/(1 - β1ᵗ) · √(1 - β2ᵗ)/(√v + ε)
+        else:        θ ← θ - α · m/(1 - β1ᵗ)
+
+    Args:
+
+        params (iterable): tensors, `model.named_parameters()` pairs, or dicts defining param groups.
+        lr (float | Tensor, default 1e-3): learning rate α (a 1-element tensor allowed, on every path).
+        betas (tuple[float, float], default (0.9, 0.999)): decay rates β1, β2, each in [0, 1);
+            β2 also sets ρ_∞ and so when rectification starts.
+        eps (float, default 1e-8): ε, added to √v.
+        weight_decay (float, default 0): λ ≥ 0, L2 or decoupled (see decoupled_weight_decay).
+        decoupled_weight_decay (bool, default False): RAdamW, θ ← θ·(1 - αλ), instead of adding λθ to g.
+        foreach (bool | None, keyword, default None): the multi-tensor path; None picks it on CUDA-like devices.
+        maximize (bool, keyword, default False): ascend instead of descend.
+        capturable (bool, keyword, default False): ρ_t and r_t kept as tensors on the device and the regime
+            chosen by `torch.where`, no `.item()`; refused in eager mode on the CPU, allowed while `torch.compile` traces.
+        differentiable (bool, keyword, default False): let autograd record the step (single-tensor path).
+
+    Differences from torch.optim.RAdam: none in results on the single-tensor, foreach and differentiable paths
+    (bit for bit); the capturable paths follow torch's capturable order. `isinstance(opt, torch.optim.RAdam)` is True.
+
+    Example:
+
+        >>> model = torch.nn.Linear(4, 1)
+        >>> opt = RAdam(model.parameters(), lr=1e-3, weight_decay=0.01, decoupled_weight_decay=True)
+        >>> model(torch.randn(8, 4)).pow(2).mean().backward()
+        >>> opt.step(); opt.zero_grad()
+    """
     sparse_msg = "{} does not support sparse gradients"
     tensor_lr_foreach = True
 
-    def __init__(self, params, # parameters, named parameters, or param-group dicts
-                 lr=1e-3, # learning rate α (float or 1-element tensor)
-                 betas=(0.9, 0.999), # (β1, β2)
-                 eps=1e-8, # ε
-                 weight_decay=0, # λ
-                 decoupled_weight_decay=False, # RAdamW: p ← p·(1-αλ) instead of L2
-                 *, foreach=None, maximize=False, capturable=False, differentiable=False):
+    def __init__(self, params:ParamsT, # parameters, named parameters, or param-group dicts
+                 lr:float|Tensor=1e-3, # learning rate α (float or 1-element tensor)
+                 betas:tuple[float, float]=(0.9, 0.999), # (β1, β2)
+                 eps:float=1e-8, # ε
+                 weight_decay:float=0, # λ
+                 decoupled_weight_decay:bool=False, # RAdamW: p ← p·(1-αλ) instead of L2
+                 *, foreach:bool|None=None, maximize:bool=False, capturable:bool=False, differentiable:bool=False) -> None:
         check_adam_hparams(lr, betas, eps, weight_decay, same_type_betas=False)
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, maximize=maximize, foreach=foreach,
                                       capturable=capturable, decoupled_weight_decay=decoupled_weight_decay, differentiable=differentiable))
 
     def update(self, path, group, params, grads, bufs):
         "One RAdam step of `group` along `path`"
-        check_not_capturable(self, group)
         self.check_path(path, group)
         beta1, beta2 = group['betas']
         fn = radam_foreach if path == 'foreach' else partial(radam_single, differentiable=group['differentiable'])
         fn(params, grads, bufs['step'], bufs['exp_avg'], bufs['exp_avg_sq'], lr=group['lr'], beta1=beta1, beta2=beta2,
            eps=group['eps'], weight_decay=group['weight_decay'], decoupled_weight_decay=group['decoupled_weight_decay'],
-           maximize=group['maximize'])
+           maximize=group['maximize'], capturable=group['capturable'])
+
+# %% ../nbs/04c_optim.ipynb #0706c455
+def check_not_capturable(opt, # the optimizer
+                         group, # one of its param groups
+                        ):
+    "Refuse `capturable=True` where adam_nb has no capturable path (while compiling, every group counts as capturable and the eager path is traced)"
+    if group['capturable'] and not torch.compiler.is_compiling():
+        raise NotImplementedError(f"{type(opt).__name__}(capturable=True) is not supported by adam_nb")
 
 # %% ../nbs/04c_optim.ipynb #6e318588
 class AdaBelief(AdamFamily):
-    "AdaBelief (Zhuang et al., 2020) as a torch optimizer: Adam whose second moment is the EMA of (g - m)² + ε, the 'belief' in the gradient"
-    group_defaults = {**AdamFamily.group_defaults, 'amsgrad': False}
+    """AdaBelief (Zhuang et al., 2020) as a torch optimizer: Adam whose second moment is the EMA of (g - m)² + ε, the 'belief' in the gradient.
 
-    def __init__(self, params, # parameters, named parameters, or param-group dicts
-                 lr=1e-3, # learning rate α (float or 1-element tensor)
-                 betas=(0.9, 0.999), # (β1, β2)
-                 eps=1e-16, # ε, added to s every step and to √ŝ (the authors' default)
-                 weight_decay=0, # λ: L2 penalty, or decoupled decay with `decoupled_weight_decay`
-                 amsgrad=False, # divide by the running max of s
-                 decoupled_weight_decay=False, # p ← p·(1-αλ) (the reference's `weight_decouple`) instead of L2
-                 *, foreach=None, maximize=False, capturable=False, differentiable=False):
+    At step t, for each parameter θ with gradient g:
+
+        g ← -g if maximize;  g ← g + λθ (L2), or θ ← θ·(1 - αλ) with decoupled_weight_decay (θ·(1 - λ) with fixed_decay)
+        m ← β1·m + (1 - β1)·g                            state 'exp_avg'
+        s ← β2·s + (1 - β2)·(g - m)² + ε                 state 'exp_avg_var'
+        ŝ ← max(ŝ, s) if amsgrad else s                  state 'max_exp_avg_var'
+        rectify=False:  θ ← θ - α/(1 - β1ᵗ) · m / (√ŝ / √(1 - β2ᵗ) + ε)
+        rectify=True:   ρ_∞, ρ_t, r_t as in RAdam;
+                        if ρ_t ≥ 5:  θ ← θ - α·r_t·√(1 - β2ᵗ)/(1 - β1ᵗ) · m / (√s + ε)   (s, not ŝ: as the authors' code)
+                        else:        θ ← θ - α/(1 - β1ᵗ) · m with degenerated_to_sgd, no step without
+
+    The defaults are those of the authors' package `adabelief-pytorch` 0.2.1, so code written for it gets the same
+    optimizer: rectify=True, degenerated_to_sgd=True, decoupled_weight_decay=True (their `weight_decouple`),
+    fixed_decay=False, eps=1e-16. Two of them differ from the rest of adam_nb and torch.optim: decoupled weight
+    decay is on (Adam and RAdam: off), and the step is rectified (the paper's plain AdaBelief is rectify=False).
+    Earlier versions of this class had no rectification and defaulted to L2 decay; their checkpoints load
+    with rectify=False, the optimizer they were saved with.
+
+    Args:
+
+        params (iterable): tensors, `model.named_parameters()` pairs, or dicts defining param groups.
+        lr (float | Tensor, default 1e-3): learning rate α (a 1-element tensor allowed, as in `Adam`).
+        betas (tuple[float | Tensor, float | Tensor], default (0.9, 0.999)): decay rates β1, β2, each in [0, 1).
+        eps (float, default 1e-16): ε, added to s every step and to the denominator (the authors' default).
+        weight_decay (float, default 0): λ ≥ 0, decoupled or L2 (see decoupled_weight_decay).
+        amsgrad (bool, default False): divide by the running maximum of s. With rectify=True the reference never
+            divides by it (its rectified step divides by s, its SGD steps by nothing), and neither does adam_nb.
+        decoupled_weight_decay (bool, default True): θ ← θ·(1 - αλ) instead of L2 (the authors' `weight_decouple`,
+            on by default in their package and here).
+        fixed_decay (bool, default False): with decoupled decay, θ ← θ·(1 - λ), independent of α (no effect on L2).
+        rectify (bool, default True): RAdam's rectification of the step, as in the authors' package, where it is on
+            by default; False gives the paper's AdaBelief.
+        degenerated_to_sgd (bool, default True): with rectify, the momentum step α·m/(1 - β1ᵗ) while ρ_t < 5;
+            False takes no step then (the moments still move).
+        foreach (bool | None, keyword, default None): the multi-tensor path; None picks it on CUDA-like devices.
+        maximize (bool, keyword, default False): ascend instead of descend.
+        capturable (bool, keyword, default False): refused as torch's Adam refuses it on the CPU; adam_nb has no
+            capturable AdaBelief step, so on capture-capable devices it raises NotImplementedError.
+        differentiable (bool, keyword, default False): let autograd record the step (single-tensor path).
+        foreach_chunk_size (int | None, keyword, default None): the foreach step in pieces of at most this many
+            elements, the same bits with bounded intermediates (see `Adam`).
+
+    torch has no AdaBelief; this one matches `adabelief-pytorch` 0.2.1 on every option it has to rounding (its m is
+    mul_/add_ where adam_nb's is torch's lerp_). Left out of the reference: its printed notices (`print_change_log`
+    has no counterpart), its float16 round trips (adam_nb steps float16 parameters in float16), its per-group
+    cache of step sizes (`buffer`) and its L2 decay written into p.grad (adam_nb leaves gradients alone).
+    It is not an instance of any torch optimizer class other than `torch.optim.Optimizer`.
+
+    Example:
+
+        >>> model = torch.nn.Linear(4, 1)
+        >>> opt = AdaBelief(model.parameters(), lr=1e-3, weight_decay=1e-4)
+        >>> model(torch.randn(8, 4)).pow(2).mean().backward()
+        >>> opt.step(); opt.zero_grad()
+    """
+    # options a checkpoint may lack: its saver ran without them (an older adam_nb AdaBelief: no rectification)
+    group_defaults = {**AdamFamily.group_defaults, 'amsgrad': False, 'fixed_decay': False, 'rectify': False,
+                      'degenerated_to_sgd': True, 'foreach_chunk_size': None}
+
+    def __init__(self, params:ParamsT, # parameters, named parameters, or param-group dicts
+                 lr:float|Tensor=1e-3, # learning rate α (float or 1-element tensor)
+                 betas:tuple[float|Tensor, float|Tensor]=(0.9, 0.999), # (β1, β2)
+                 eps:float=1e-16, # ε, added to s every step and to √ŝ (the authors' default)
+                 weight_decay:float=0, # λ: decoupled decay, or L2 with `decoupled_weight_decay=False`
+                 amsgrad:bool=False, # divide by the running max of s (with rectify=False: as the reference)
+                 decoupled_weight_decay:bool=True, # p ← p·(1-αλ) (the reference's `weight_decouple`) instead of L2
+                 fixed_decay:bool=False, # decoupled decay p ← p·(1-λ), without α
+                 rectify:bool=True, # RAdam's rectification, as the reference's default
+                 degenerated_to_sgd:bool=True, # with `rectify`: momentum SGD while ρ_t < 5
+                 *, foreach:bool|None=None, maximize:bool=False, capturable:bool=False, differentiable:bool=False,
+                 foreach_chunk_size:int|None=None, # the foreach step on pieces of at most this many elements
+                ) -> None:
         betas = check_adam_hparams(lr, betas, eps, weight_decay, foreach, capturable)
+        check_foreach_chunk_size(foreach_chunk_size, foreach)
         super().__init__(params, dict(lr=lr, betas=betas, eps=eps, weight_decay=weight_decay, amsgrad=amsgrad,
-                                      decoupled_weight_decay=decoupled_weight_decay, maximize=maximize, foreach=foreach,
-                                      capturable=capturable, differentiable=differentiable))
+                                      decoupled_weight_decay=decoupled_weight_decay, fixed_decay=fixed_decay, rectify=rectify,
+                                      degenerated_to_sgd=degenerated_to_sgd, maximize=maximize, foreach=foreach,
+                                      capturable=capturable, differentiable=differentiable, foreach_chunk_size=foreach_chunk_size))
 
     def buffer_names(self, group): return ['exp_avg', 'exp_avg_var'] + (['max_exp_avg_var'] if group['amsgrad'] else [])
 
     def update(self, path, group, params, grads, bufs):
-        "One AdaBelief step of `group` along `path`: Adam's, with `centred=True`"
+        "One AdaBelief step of `group` along `path`: Adam's, with `centred=True` and the reference's options"
         check_not_capturable(self, group)
         self.check_path(path, group)
         beta1, beta2 = group['betas']
-        fn = adam_foreach if path == 'foreach' else partial(adam_single, differentiable=group['differentiable'])
+        if path == 'foreach': fn = partial(adam_foreach, chunk_size=group['foreach_chunk_size'])
+        else: fn = partial(adam_single, differentiable=group['differentiable'])
         fn(params, grads, bufs['step'], bufs['exp_avg'], bufs['exp_avg_var'], bufs.get('max_exp_avg_var'), lr=group['lr'],
            beta1=beta1, beta2=beta2, eps=group['eps'], weight_decay=group['weight_decay'], centred=True,
-           decoupled_weight_decay=group['decoupled_weight_decay'], amsgrad=group['amsgrad'], maximize=group['maximize'])
+           decoupled_weight_decay=group['decoupled_weight_decay'], amsgrad=group['amsgrad'], maximize=group['maximize'],
+           rectify=group['rectify'], degenerated_to_sgd=group['degenerated_to_sgd'], fixed_decay=group['fixed_decay'])

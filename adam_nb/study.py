@@ -4,13 +4,14 @@
 
 # %% ../nbs/07b_study.ipynb #1af31019
 from __future__ import annotations
-import argparse, datetime, functools, importlib, json, math, os, re, subprocess, sys, threading, time, warnings
+import argparse, datetime, functools, importlib, json, logging, math, os, re, subprocess, sys, threading, time, traceback, warnings
 from pathlib import Path
 from typing import Callable, Sequence
 
 # %% auto #0
-__all__ = ['BUILTIN_OBJECTIVES', 'toy_objective', 'FlockLock', 'safe_url', 'get_storage', 'run_worker', 'check_trials', 'Surplus',
-           'count_trials', 'tune', 'load_objective', 'spawn_workers', 'HeartbeatJournalStorage']
+__all__ = ['BUILTIN_OBJECTIVES', 'toy_objective', 'FlockLock', 'safe_url', 'get_storage', 'ObjectiveValueError', 'Surplus',
+           'as_value', 'run_worker', 'check_trials', 'count_trials', 'tune', 'load_objective', 'spawn_workers',
+           'HeartbeatJournalStorage']
 
 # %% ../nbs/07b_study.ipynb #de3515b1
 def toy_objective(trial:optuna.Trial, # the trial to evaluate
@@ -81,7 +82,7 @@ def get_storage(url:str|optuna.storages.BaseStorage, # 'journal:///path.log', a 
                 max_retry:int|None=None, # retries of a failed trial (with heartbeats on; None: no retry)
                 timeout:float=10., # seconds to wait for a database connection
                ) -> optuna.storages.BaseStorage:
-    "An Optuna storage from a URL (a plain path means a journal file), with heartbeats, retries and a bounded connect; ConnectionError if unreachable"
+    "An Optuna storage from a URL (a plain path means a journal file), with heartbeats, retries and a bounded connect; ConnectionError if unreachable, ImportError if its driver is missing"
     import optuna
     from optuna.storages import RDBStorage
     try: from optuna.storages import RetryHeartbeatStaleTrialCallback as RetryCallback  # optuna >= 4.9
@@ -91,8 +92,10 @@ def get_storage(url:str|optuna.storages.BaseStorage, # 'journal:///path.log', a 
     with warnings.catch_warnings():
         warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)  # heartbeats are 'experimental' since Optuna 2.9
         cb = RetryCallback(max_retry=max_retry) if heartbeat_interval and max_retry is not None else None
+    journal = '://' not in url or url.startswith('journal://')
+    rdb_url = None if journal else _pg_driver(url)  # a missing driver is an ImportError, not an unreachable server
     try:
-        if '://' not in url or url.startswith('journal://'):
+        if journal:
             path = url.removeprefix('journal://')
             if not os.path.isdir(os.path.dirname(os.path.abspath(path))): raise FileNotFoundError(f'no folder for the journal file {path}')
             return _heartbeat_journal_storage()(path, heartbeat_interval, grace_period, cb)
@@ -100,23 +103,70 @@ def get_storage(url:str|optuna.storages.BaseStorage, # 'journal:///path.log', a 
                    {'timeout': timeout} if url.startswith('sqlite') else {})
         with warnings.catch_warnings():
             warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)
-            return RDBStorage(_pg_driver(url), engine_kwargs={'connect_args': connect, 'pool_pre_ping': True}, heartbeat_interval=heartbeat_interval,
+            return RDBStorage(rdb_url, engine_kwargs={'connect_args': connect, 'pool_pre_ping': True}, heartbeat_interval=heartbeat_interval,
                               grace_period=grace_period, heartbeat_stale_trial_callback=cb)
     except Exception as e:
         msg = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ConnectionError(f'cannot open the study storage {safe_url(url)} (timeout {timeout} s): {msg}') from e
 
 def _pg_driver(url:str) -> str:
-    "postgresql:// with the psycopg (3) driver when psycopg2, SQLAlchemy's default, is not installed"
+    "postgresql:// with the psycopg (3) driver when psycopg2, SQLAlchemy's default, is not installed; ImportError naming the extra when neither imports"
     scheme, rest = url.split('://', 1)
-    if scheme not in ('postgresql', 'postgres'): return url
-    try: import psycopg2
-    except ImportError:
-        try: import psycopg; return f'postgresql+psycopg://{rest}'
-        except ImportError: pass
-    return f'postgresql://{rest}'
+    base, _, driver = scheme.partition('+')
+    if base not in ('postgresql', 'postgres') or driver not in ('', 'psycopg', 'psycopg2'): return url  # not PostgreSQL, or a driver we do not know
+    errors = []
+    for m in [driver] if driver else ['psycopg2', 'psycopg']:
+        try: importlib.import_module(m)
+        except ImportError as e: errors.append(str(e).strip().splitlines()[0] if str(e).strip() else f'{m} does not import'); continue
+        return f"{'postgresql' if m == 'psycopg2' else 'postgresql+psycopg'}://{rest}"
+    raise ImportError(f"the storage {safe_url(url)} needs a PostgreSQL driver, and none imports here ({'; '.join(errors)}): pip install \"adam_nb[tune,postgres]\"")
+
+# %% ../nbs/07b_study.ipynb #asval01
+class ObjectiveValueError(TypeError): "An objective returned something that is not a number"
+class Surplus(Exception): "A trial started after the study's budget was taken, or with no retry waiting; it ends FAIL with user attribute `surplus`"
+
+def as_value(value, # what the objective returned
+             trial:int|None=None, # the trial's number, for the message
+            ) -> float:
+    "`value` as a float if it is a number (int, float, NumPy scalar, one-element tensor; NaN included), else ObjectiveValueError naming it"
+    if not isinstance(value, (str, bytes, bool)) and hasattr(value, '__float__'):
+        try: return float(value)
+        except (TypeError, ValueError, RuntimeError): pass  # e.g. a tensor of several elements
+    shown = repr(value) if len(repr(value)) <= 60 else repr(value)[:57] + '...'
+    kind = '' if value is None else f' (a {type(value).__name__})'
+    where = '' if trial is None else f' in trial {trial}'
+    raise ObjectiveValueError(f'returned {shown}{kind}{where}, not a number (return a float: NaN marks a failed trial, optuna.TrialPruned prunes it)')
 
 # %% ../nbs/07b_study.ipynb #596295ba
+def _optimize_one(study:optuna.Study, # the study
+                  func:Callable, # objective(trial)
+                  **kwargs, # further arguments of `study.optimize`
+                 ):
+    "Run one trial of `func`; a trial that another worker failed meanwhile (its heartbeat starved for the grace period) is dropped"
+    try: study.optimize(func, n_trials=1, **kwargs)
+    except ValueError as e:  # `tell` refuses a trial already failed, and retried, by another worker
+        if 'Cannot tell a FAIL trial' not in str(e): raise
+
+def _finish_others(study:optuna.Study, # a study on a storage with heartbeats
+                   run:Callable, # objective(trial) for the retries this worker runs
+                   interval:float, # seconds between looks
+                  ):
+    "Wait until the trials running now have ended or gone stale; fail the stale ones and run their retries"
+    import optuna
+    from optuna.trial import TrialState
+    pending = {t.number for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))}
+    def queued(trial):  # a trial popped from the queue, not a fresh one that a race with another worker left this worker
+        attrs = next(t for t in study.get_trials(deepcopy=False) if t.number == trial.number).system_attrs
+        if not {'failed_trial', 'fixed_params'} & attrs.keys(): trial.set_user_attr('surplus', True); raise Surplus(f'trial {trial.number}: no retry was waiting')
+        return run(trial)
+    while pending:
+        optuna.storages.fail_stale_trials(study)  # fails them and enqueues their retries
+        trials = study.get_trials(deepcopy=False)
+        pending |= {t.number for t in trials if t.system_attrs.get('failed_trial') in pending}  # their retries, waiting or run by another worker
+        if {t.number for t in trials if t.state == TrialState.WAITING} & pending: _optimize_one(study, queued, catch=(Surplus,))
+        elif {t.number for t in trials if t.state == TrialState.RUNNING} & pending: time.sleep(interval)
+        else: return
+
 def run_worker(objective:Callable, # objective(trial) -> float
                storage:str|optuna.storages.BaseStorage, # storage URL (or storage), see `get_storage`
                study_name:str, # name of the study to create or join
@@ -125,21 +175,32 @@ def run_worker(objective:Callable, # objective(trial) -> float
                direction:str='minimize', # 'minimize' or 'maximize'
                n_startup_trials:int=5, # the pruner prunes nothing until this many trials have finished
                n_warmup_steps:int=2, # nor before this many epochs of a trial
+               heartbeat_interval:int|None=1, # seconds between heartbeats of a running trial (None: off; a storage object keeps its own)
+               grace_period:int=10, # seconds without a heartbeat before a trial is failed
+               max_retry:int=2, # retries of a failed trial
+               timeout:float=10., # seconds to wait for the storage
+               worker:int=0, # this worker's id, recorded on its trials
                progress:bool=True, # show a progress bar
               ) -> optuna.Study:
-    "Create or join `study_name` in `storage` and run `n_trials` trials of `objective`"
+    "Create or join `study_name` in `storage`, run `n_trials` trials of `objective`, then fail and retry the trials of workers that died meanwhile"
     import optuna
     from tqdm.auto import tqdm
     if n_trials < 0: raise ValueError(f"Invalid number of trials: {n_trials}")
-    study = optuna.create_study(storage=get_storage(storage), study_name=study_name, direction=direction, load_if_exists=True,
+    store = get_storage(storage, heartbeat_interval, grace_period, max_retry, timeout)
+    study = optuna.create_study(storage=store, study_name=study_name, direction=direction, load_if_exists=True,
                                 sampler=optuna.samplers.TPESampler(seed=seed),
                                 pruner=optuna.pruners.MedianPruner(n_startup_trials=n_startup_trials, n_warmup_steps=n_warmup_steps))
-    with tqdm(total=n_trials, desc=study_name, disable=not progress, leave=False) as bar:
+    def run(trial):
+        trial.set_user_attr('pid', os.getpid()); trial.set_user_attr('worker', worker)
+        return as_value(objective(trial), trial.number)
+    with warnings.catch_warnings(), tqdm(total=n_trials, desc=study_name, disable=not progress, leave=False) as bar:
+        warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)
         def tick(study, trial):
             bar.update()
             if study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.COMPLETE,)):
                 bar.set_postfix(best=f'{study.best_value:.4g}', refresh=False)
-        study.optimize(objective, n_trials=n_trials, callbacks=[tick])
+        for _ in range(n_trials): _optimize_one(study, run, callbacks=[tick])
+        if interval := getattr(store, 'get_heartbeat_interval', lambda: None)(): _finish_others(study, run, interval)
     return study
 
 # %% ../nbs/07b_study.ipynb #30eb3b1f
@@ -158,8 +219,6 @@ def check_trials(storage:str, # storage URL
                 states={k: v for k, v in states.items() if v})
 
 # %% ../nbs/07b_study.ipynb #38531c2f
-class Surplus(Exception): "A trial started after the study's budget was taken; it ends FAIL with user attribute `surplus`"
-
 def count_trials(trials:Sequence, # frozen trials of a study
                  below:int|None=None, # count only trials numbered below this
                  max_retry:int=0, # retries of a failed trial (0: failed trials hold no slot)
@@ -206,7 +265,7 @@ def tune(objective:Callable, # objective(trial) -> float; may report and prune
         trial.set_user_attr('pid', os.getpid()); trial.set_user_attr('worker', worker)
         if count_trials(study.get_trials(deepcopy=False), trial.number, max_retry, grace_period)[1] >= total_trials:
             trial.set_user_attr('surplus', True); raise Surplus(f'trial {trial.number}: the budget of {total_trials} is taken')
-        try: return objective(trial)
+        try: return as_value(objective(trial), trial.number)
         except optuna.TrialPruned: raise
         except BaseException as e: trial.set_user_attr('raised', type(e).__name__); raise  # failed from inside: no retry, no slot
     with warnings.catch_warnings(), tqdm(total=total_trials, desc=f'{study_name} (whole study)', disable=not progress, leave=False) as bar:
@@ -220,9 +279,7 @@ def tune(objective:Callable, # objective(trial) -> float; may report and prune
             if fin >= total_trials: break
             if hold >= total_trials and not any(t.state == TrialState.WAITING for t in trials):
                 time.sleep(heartbeat_interval); continue
-            try: study.optimize(guarded, n_trials=1, catch=(Surplus,))
-            except ValueError as e:  # a trial too starved to beat for `grace_period` was failed (and retried) by another worker
-                if 'Cannot tell a FAIL trial' not in str(e): raise
+            _optimize_one(study, guarded, catch=(Surplus,))  # (a trial too starved to beat for `grace_period`, failed and retried by another worker, is dropped)
     return study
 
 # %% ../nbs/07b_study.ipynb #c827055c
@@ -230,17 +287,23 @@ BUILTIN_OBJECTIVES = {'digits': 'adam_nb.tuning:digits_objective', 'toy': 'adam_
 
 def load_objective(spec:str, # 'digits', 'toy', 'package.module:function' or 'package.module.function'
                   ) -> Callable:
-    "The objective function named by `spec`; a one-line ValueError naming `spec` when it cannot be loaded"
+    "The objective function named by `spec`; a one-line ValueError naming `spec` and why when it cannot be loaded"
     path = BUILTIN_OBJECTIVES.get(spec, spec)
     mod, _, name = path.rpartition(':') if ':' in path else path.rpartition('.')
     if not mod or not name: raise ValueError(f"objective {spec!r} is neither built in ({', '.join(BUILTIN_OBJECTIVES)}) nor module:function")
     try: m = importlib.import_module(mod)
     except ModuleNotFoundError as e:
-        if e.name and (mod == e.name or mod.startswith(e.name + '.')): raise ValueError(f"objective {spec!r}: no module named {e.name!r}") from None
+        if e.name and (mod == e.name or mod.startswith(e.name + '.')):
+            cwd = os.getcwd()
+            where = ('in the current directory {} or elsewhere on sys.path' if any(os.path.abspath(p or '.') == cwd for p in sys.path)
+                     else 'on sys.path, which does not include the current directory {}').format(cwd)
+            raise ValueError(f"objective {spec!r}: no module named {e.name!r} {where}") from None
         raise ValueError(f"objective {spec!r}: importing {mod!r} failed with ModuleNotFoundError: {e}") from None
     except Exception as e:  # the module exists but is broken: a syntax error, an exception at import, ...
         first = (str(e).strip().splitlines() or [''])[0]
-        raise ValueError(f"objective {spec!r}: importing {mod!r} failed with {type(e).__name__}: {first}") from None
+        frames = [f for f in traceback.extract_tb(e.__traceback__) if not f.filename.startswith('<')]  # '<frozen importlib._bootstrap>' aside
+        at = f' ({os.path.basename(frames[-1].filename)}, line {frames[-1].lineno})' if frames and not isinstance(e, SyntaxError) else ''  # a SyntaxError says where
+        raise ValueError(f"objective {spec!r}: importing {mod!r} failed with {type(e).__name__}: {first}{at}") from None
     f = getattr(m, name, None)
     if f is None: raise ValueError(f"objective {spec!r}: module {mod!r} has no attribute {name!r}")
     if not callable(f): raise ValueError(f"objective {spec!r}: {mod}.{name} is not callable")
@@ -270,7 +333,7 @@ def _parser() -> argparse.ArgumentParser:
     "The parser of `adam_nb_tune`"
     pos, nonneg = _number(int, 1), _number(int, 0)
     p = argparse.ArgumentParser(prog='adam_nb_tune', formatter_class=_HelpFormatter,
-                                description='Run Optuna trials of an objective against a shared study storage. Exit status: 0 done, 2 bad input, 1 storage unreachable.')
+                                description='Run Optuna trials of an objective against a shared study storage. Exit status: 0 done, 2 bad input (an argument, a missing extra, or an objective that returns a non-number), 1 storage unreachable.')
     p.add_argument('--storage', default='adam_nb_study.log', help="journal file path or journal:///path, or an RDB URL such as sqlite:///study.db or postgresql://user@host/db")
     p.add_argument('--study', default='adam', help='study name; workers with the same storage and name share the study')
     p.add_argument('--n-trials', type=pos, default=20, help='trials this worker runs')
@@ -284,7 +347,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument('--json', action='store_true', help='end with one JSON line {worker, trials, complete, best_number, best_value}')
     h = p.add_argument_group('dead workers and a study-wide budget')
     h.add_argument('--total-trials', type=pos, default=None, help='run trials until the whole study holds this many COMPLETE + PRUNED ones (instead of --n-trials)')
-    h.add_argument('--heartbeat-interval', type=pos, default=None, help='seconds between heartbeats of a running trial (default: 1 with --total-trials, else off)')
+    h.add_argument('--heartbeat-interval', type=pos, default=1, help='seconds between heartbeats of a running trial; a trial silent for --grace-period is failed and retried')
     h.add_argument('--grace-period', type=pos, default=10, help='seconds without a heartbeat before a trial is failed')
     h.add_argument('--max-retry', type=nonneg, default=2, help='retries of a failed trial, with heartbeats on')
     h.add_argument('--worker', type=nonneg, default=0, help="this worker's id, recorded on its trials")
@@ -315,6 +378,35 @@ def _study_direction(storage, # an Optuna storage
     except KeyError: return None
     return storage.get_study_directions(sid)[0].name.lower()
 
+def _dict_keys(module:str, # a module's full name, e.g. 'adam_nb.tuning'
+               name:str, # a dict defined in it, or imported into it from another module
+               depth:int=3, # imports followed at most
+              ) -> tuple|None:
+    "The string keys of the dict literal `module.name`, read from the modules' sources without importing them; None if they cannot be read so"
+    import ast, importlib.util
+    try: tree = ast.parse(Path(importlib.util.find_spec(module).origin).read_text())
+    except Exception: return None
+    for node in tree.body:
+        if isinstance(node, (ast.Assign, ast.AnnAssign)) and name in [t.id for t in getattr(node, 'targets', [getattr(node, 'target', None)]) if isinstance(t, ast.Name)]:
+            v = node.value
+            if isinstance(v, ast.Dict) and all(isinstance(k, ast.Constant) and isinstance(k.value, str) for k in v.keys): return tuple(k.value for k in v.keys)
+            if isinstance(v, ast.Call) and getattr(v.func, 'id', None) == 'dict' and not v.args and all(k.arg for k in v.keywords): return tuple(k.arg for k in v.keywords)
+            return None
+        if isinstance(node, ast.ImportFrom) and depth and any((a.asname or a.name) == name for a in node.names):  # re-exported: read it where it is defined
+            src = next(a.name for a in node.names if (a.asname or a.name) == name)
+            return _dict_keys(importlib.util.resolve_name('.' * node.level + (node.module or ''), module.rpartition('.')[0]) if node.level else node.module, src, depth - 1)
+    return None
+
+def _digits_models() -> tuple|None:
+    "The keys of `adam_nb.tuning.MODELS` without importing the module (which loads torch); None if they cannot be read so"
+    return _dict_keys('adam_nb.tuning', 'MODELS')
+
+def _no_traceback(record:logging.LogRecord, # a record of Optuna's logger
+                 ) -> bool:
+    "A logging filter: Optuna's report of a trial failed by `ObjectiveValueError`, without the traceback (the command says why in one line)"
+    if record.exc_info and isinstance(record.exc_info[1], ObjectiveValueError): record.exc_info = None
+    return True
+
 def main(argv:Sequence[str]|None=None, # arguments; defaults to sys.argv[1:]
         ) -> int:
     "Console entry point `adam_nb_tune`: run trials of an objective against a shared study"
@@ -325,10 +417,10 @@ def main(argv:Sequence[str]|None=None, # arguments; defaults to sys.argv[1:]
     warn = lambda msg: print(f'{p.prog}: warning: {msg}', file=sys.stderr, flush=True)
     budget = a.total_trials is not None
     if budget and 'n_trials' in given: warn('--n-trials ignored: --total-trials counts the trials of the whole study')
-    if not budget and a.heartbeat_interval is None and (hb := {'grace_period', 'max_retry'} & given):
-        warn(f'{_flags(hb)} ignored: without --heartbeat-interval or --total-trials there are no heartbeats, so no trial is failed or retried')
     if a.objective != 'digits' and (dg := set(DIGITS_FLAGS) & given):
         warn(f'{_flags(dg)} ignored: for the digits objective only, not {a.objective!r}')
+    if a.objective == 'digits' and (models := _digits_models()) and a.model not in models:  # before anything heavy loads
+        p.error(f"argument --model: invalid choice: {a.model!r} (choose from {', '.join(models)})")
     if '://' not in a.storage or a.storage.startswith('journal://'):
         folder = os.path.dirname(os.path.abspath(a.storage.removeprefix('journal://')))
         if not os.path.isdir(folder): p.error(f'argument --storage: no folder {folder} for the journal file')
@@ -338,6 +430,8 @@ def main(argv:Sequence[str]|None=None, # arguments; defaults to sys.argv[1:]
         try: importlib.import_module('sklearn.datasets')
         except ImportError: p.error('the digits objective needs scikit-learn: pip install "adam_nb[tune]" (or give --objective module:function)')
     os.environ['OMP_NUM_THREADS'] = str(a.threads)  # this process is the worker: its thread count is the command's to set (torch reads it at import)
+    if not any(os.path.abspath(d or '.') == os.getcwd() for d in sys.path):  # as `python -m` does: the console script starts without it
+        sys.path.insert(0, os.getcwd())  # so that --objective mymodule:fn finds ./mymodule.py
     try: objective = load_objective(a.objective)
     except ValueError as e: p.error(f'argument --objective: {e}')
     if 'torch' in sys.modules: sys.modules['torch'].set_num_threads(a.threads)
@@ -347,18 +441,22 @@ def main(argv:Sequence[str]|None=None, # arguments; defaults to sys.argv[1:]
         if hasattr(tuning, '_digits'): tuning._digits()  # load the data before the first trial starts its clock
         objective = functools.partial(objective, model=a.model, epochs=a.epochs, batch_size=a.batch_size, seed=a.train_seed, tune_eps=a.tune_eps)
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    hb = a.heartbeat_interval or (1 if budget else None)
+    for h in logging.getLogger('optuna').handlers: h.addFilter(_no_traceback)
+    hb = a.heartbeat_interval
     try: store = get_storage(a.storage, hb, a.grace_period, a.max_retry, a.timeout)
+    except ImportError as e: p.error(f'argument --storage: {e}')
     except ConnectionError as e: sys.exit(f'{p.prog}: {e}')
     existing = _study_direction(store, a.study)
     if a.direction and existing and a.direction != existing:
         p.error(f"argument --direction: {a.direction} contradicts study {a.study!r} in {safe_url(a.storage)}, which is set to {existing}")
     direction, progress = a.direction or existing or 'minimize', not (a.quiet or a.no_progress)
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)
-        if budget: study = tune(objective, store, a.study, a.total_trials, seed=a.seed, heartbeat_interval=hb, grace_period=a.grace_period,
-                                max_retry=a.max_retry, timeout=a.timeout, worker=a.worker, direction=direction, progress=progress)
-        else: study = run_worker(objective, store, a.study, a.n_trials, seed=a.seed, direction=direction, progress=progress)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter('ignore', optuna.exceptions.ExperimentalWarning)
+            if budget: study = tune(objective, store, a.study, a.total_trials, seed=a.seed, heartbeat_interval=hb, grace_period=a.grace_period,
+                                    max_retry=a.max_retry, timeout=a.timeout, worker=a.worker, direction=direction, progress=progress)
+            else: study = run_worker(objective, store, a.study, a.n_trials, seed=a.seed, direction=direction, worker=a.worker, progress=progress)
+    except ObjectiveValueError as e: p.exit(2, f'{p.prog}: error: objective {a.objective!r} {e}\n')
     done = [t for t in study.trials if t.state.name == 'COMPLETE']
     best = f"best {study.best_value:.6g} at {study.best_params}" if done else 'no complete trial yet'
     if not a.quiet: print(f"study {a.study!r}: {len(study.trials)} trials in the storage ({len(done)} complete); {best}")

@@ -435,6 +435,10 @@ def study_database():
 LIGHT_IMPORTS = {  # module: packages that importing it must not pull in
     **{f'adam_nb.{m}': ('matplotlib', 'ipywidgets', 'optuna', 'sklearn') for m in ('optim', 'functional', 'fused', 'distributed')},
     **{f'adam_nb.{m}': ('torch', 'matplotlib', 'ipywidgets', 'optuna', 'sklearn') for m in ('core', 'momentum', 'rmsprop', 'adam', 'variants', 'family')},
+    **{f'adam_nb.{m}': ('torch', 'matplotlib', 'ipywidgets', 'optuna', 'sklearn') for m in ('descendants',)},
+    'adam_nb.optim_descendants': ('matplotlib', 'ipywidgets', 'optuna', 'sklearn', 'lion_pytorch', 'schedulefree', 'pytorch_optimizer'),  # references are for tests only
+    'adam_nb.stats': ('torch', 'matplotlib', 'scipy', 'optuna', 'sklearn'),  # the verdicts need NumPy alone
+    'adam_nb.experiments': ('matplotlib', 'ipywidgets', 'optuna', 'sklearn', 'scipy'),  # scikit-learn's digits load inside the functions
     'adam_nb.study': ('torch', 'matplotlib', 'optuna', 'sklearn')}  # the tuning command answers --help without them
 
 def import_footprint(module:str, # the module to import, in a fresh interpreter

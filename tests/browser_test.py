@@ -8,7 +8,12 @@ every widget rendered, then for each widget move its main control (its first sli
 that its plot changed (a screenshot of the plot element, compared before and after). In the explorer, also click
 the contour plot and check that the start point moved (the start-x box) and that the plot changed, zoom with the
 canvas's toolbar and check that the view changed and the trajectories are still drawn, and print the compute and
-draw times the live widget reports. Saves screenshots, always stops JupyterLab, and prints one line
+draw times the live widget reports. Layout, measured in the DOM for every widget: no control is cut off (its label,
+readout, menu text or checkbox text all fit, and it lies inside the widget and overlaps no other control), and no
+control is narrower than its label (a slider's track also at least MIN_TRACK px wide). In the explorer, also: every
+axis of its figure has a label that lies inside the figure (asked of the live figure in the notebook's kernel), and
+after the zoom the canvas's toolbar covers no ink of the figure (the figure under the toolbar, screenshotted with the
+toolbar hidden, is blank). Saves screenshots, always stops JupyterLab, and prints one line
 starting with `BROWSER TEST PASS` or `BROWSER TEST FAIL`; exit status 0 on pass.
 
 Usage: python tests/browser_test.py [--out DIR] [--repo DIR] [--notebook nbs/08_explorer.ipynb ...]
@@ -23,6 +28,7 @@ CHROMIUM = os.environ.get('CHROMIUM', '/usr/bin/chromium')
 # seconds; every wait is on a condition, bounded, so a broken page fails rather than hangs
 T_SERVER, T_KERNEL, T_RUN_ALL, T_RENDER, T_UPDATE = 90, 90, 300, 60, 60
 T_TOTAL = int(os.environ.get('BROWSER_TEST_TIMEOUT', 570))  # the whole test; .ci/run wraps it in `timeout 600`
+MIN_TRACK = 100  # px: the narrowest slider track the layout check accepts (a squeezed slider is a bare handle)
 WIDGET_CODE = re.compile(r'^\s*(import ipywidgets|from ipywidgets)|\bexplore\(|\bdemo_widget\(|\binteract(ive)?\(', re.M)
 
 class Fail(Exception): pass
@@ -225,7 +231,7 @@ def test_explorer_click(page, app, name:str, out:Path) -> str:
     before_img, before_x = wait_drawn(canvas, f'{name}: the explorer canvas'), xbox.input_value()
     box = canvas.bounding_box()
     if not box: raise Fail(f'{name}: the explorer canvas has no size')
-    # the left panel spans 6–48 % of the figure's width and 14–88 % of its height from the top: click inside, off the start
+    # the left panel spans about 12–51 % of the figure's width (its left 44 px are kept for the toolbar) and 14–88 % of its height from the top: click inside, off the start
     # a real mouse click at that spot of the page (ipympl listens on a transparent canvas laid over the picture)
     canvas.scroll_into_view_if_needed(); box = canvas.bounding_box()
     page.mouse.click(box['x'] + box['width'] * 0.38, box['y'] + box['height'] * 0.30)
@@ -265,7 +271,137 @@ def test_explorer_zoom(page, app, name:str, out:Path) -> str:
     if red1 < 30: raise Fail(f"{name}: the trajectories vanished after zooming ({red1} pixels of Adam's colour, {red0} before)")
     return f"zoom: the view changed after {dt:.1f} s, Adam's trajectory still drawn ({red0} -> {red1} pixels of its colour)"
 
-def test_notebook(browser, base:str, token:str, nb_rel:str, out:Path) -> str:
+# Every control of a widget (ipywidgets' `.widget-inline-hbox`: sliders, menus, checkboxes, text boxes), measured in the
+# page: a list of {name, problems}. The toolbar of a matplotlib canvas is not a control of the widget.
+JS_LAYOUT = """(app, minTrack) => {
+    const ctx = document.createElement('canvas').getContext('2d');
+    const px = v => parseFloat(v) || 0;
+    const textWidth = (text, el) => { const cs = getComputedStyle(el); ctx.font = `${cs.fontStyle} ${cs.fontWeight} ${cs.fontSize} ${cs.fontFamily}`; return ctx.measureText(text).width; };
+    const shown = e => e && e.getClientRects().length > 0 && getComputedStyle(e).display !== 'none' && getComputedStyle(e).visibility !== 'hidden';
+    const cut = e => shown(e) && e.scrollWidth > e.clientWidth + 1;
+    const abox = app.getBoundingClientRect();
+    const controls = Array.from(app.querySelectorAll('.widget-inline-hbox')).filter(c => shown(c) && !c.closest('.jupyter-matplotlib'));
+    const rows = controls.map(c => {
+        const r = c.getBoundingClientRect(), problems = [];
+        const lab = Array.from(c.children).find(e => e.matches('label.widget-label') && shown(e) && e.textContent.trim());
+        const basic = c.querySelector('label.widget-label-basic');      // a checkbox's own text
+        const name = (lab && lab.textContent.trim()) || (basic && basic.textContent.trim()) || c.className;
+        if (lab && cut(lab)) problems.push(`its label is cut off (${lab.scrollWidth} px of text in ${lab.clientWidth} px)`);
+        if (basic && cut(basic)) problems.push(`its text is cut off (${basic.scrollWidth} px in ${basic.clientWidth} px)`);
+        if (cut(c)) problems.push(`its content overflows it (${c.scrollWidth} px in ${c.clientWidth} px)`);
+        const readout = c.querySelector('.widget-readout');
+        if (readout && cut(readout)) problems.push(`its readout is cut off (${readout.scrollWidth} px in ${readout.clientWidth} px)`);
+        // the part a user operates: a slider's track, a menu, a text box, a checkbox with its text
+        const body = c.querySelector('.slider-container') || c.querySelector('select') || c.querySelector('input:not([type=checkbox])') || basic;
+        if (body && lab) {
+            const bw = body.getBoundingClientRect().width, lw = lab.getBoundingClientRect().width;
+            if (bw + 0.5 < lw) problems.push(`it is narrower than its label (${bw.toFixed(0)} px < ${lw.toFixed(0)} px)`);
+        }
+        if (c.matches('.widget-slider') && body) {
+            const bw = body.getBoundingClientRect().width;
+            if (bw < minTrack) problems.push(`its track is ${bw.toFixed(0)} px wide (< ${minTrack} px)`);
+        }
+        const sel = c.querySelector('select');
+        if (sel && sel.selectedIndex >= 0) {
+            const cs = getComputedStyle(sel), need = textWidth(sel.options[sel.selectedIndex].text, sel) + px(cs.paddingLeft) + px(cs.paddingRight);
+            if (need > sel.clientWidth + 1) problems.push(`its menu shows ${sel.clientWidth} px of the ${need.toFixed(0)} px its choice "${sel.options[sel.selectedIndex].text}" needs`);
+        }
+        if (r.left < abox.left - 1 || r.right > abox.right + 1) problems.push(`it sticks out of the widget (${r.left.toFixed(0)}–${r.right.toFixed(0)} px, widget ${abox.left.toFixed(0)}–${abox.right.toFixed(0)} px)`);
+        return {name, problems, box: [r.left, r.top, r.right, r.bottom]};
+    });
+    rows.forEach((a, i) => rows.slice(i + 1).forEach(b => {
+        const w = Math.min(a.box[2], b.box[2]) - Math.max(a.box[0], b.box[0]), h = Math.min(a.box[3], b.box[3]) - Math.max(a.box[1], b.box[1]);
+        if (w > 1 && h > 1) a.problems.push(`it overlaps "${b.name}" (${w.toFixed(0)}×${h.toFixed(0)} px)`);
+    }));
+    return rows.map(({name, problems, box}) => ({name, problems, width: box[2] - box[0]}));
+}"""
+
+def check_layout(app, name:str, i:int, out:Path) -> str:
+    "No control of the widget is cut off, overlaps another, or is narrower than its label (JS_LAYOUT); a line for the log"
+    rows = app.evaluate(JS_LAYOUT, MIN_TRACK)
+    shutil_write(out/f'{name}_w{i}_layout.png', shot(app))
+    if not rows: raise Fail(f'{name}: widget {i} shows no control')
+    bad = [f'"{r["name"]}": ' + '; '.join(r['problems']) for r in rows if r['problems']]
+    if bad: raise Fail(f'{name}: widget {i}\'s layout: ' + ' | '.join(bad))
+    return f'layout: {len(rows)} controls, none cut off or narrower than its label (narrowest {min(r["width"] for r in rows):.0f} px)'
+
+def ink_px(png:bytes, level:int=200) -> int:
+    "Pixels of a screenshot darker than `level` in some channel: what is drawn on a white figure"
+    import io
+    import numpy as np
+    from PIL import Image
+    a = np.asarray(Image.open(io.BytesIO(png)).convert('RGB')).astype(int)
+    return int((a.min(-1) < level).sum())
+
+def test_explorer_toolbar(page, app, name:str, out:Path) -> str:
+    "The canvas's toolbar covers no ink of the figure: the figure under it, with the toolbar hidden, is blank"
+    tb = app.locator('.explorer-plot .jupyter-matplotlib-toolbar').first
+    canvas = app.locator('.explorer-plot canvas').first
+    t, c = tb.bounding_box(), canvas.bounding_box()
+    if not t or not c or t['width'] == 0: raise Fail(f'{name}: the explorer\'s toolbar is not shown')
+    x0, y0 = max(t['x'], c['x']), max(t['y'], c['y'])
+    x1, y1 = min(t['x'] + t['width'], c['x'] + c['width']), min(t['y'] + t['height'], c['y'] + c['height'])
+    if x1 <= x0 or y1 <= y0: return 'toolbar: beside the figure, covers none of it'
+    tb.evaluate("e => e.style.setProperty('visibility', 'hidden', 'important')")
+    try:
+        time.sleep(0.3)
+        under = page.screenshot(clip=dict(x=x0, y=y0, width=x1 - x0, height=y1 - y0), animations='disabled')
+    finally: tb.evaluate("e => e.style.removeProperty('visibility')")
+    shutil_write(out/f'{name}_under_toolbar.png', under)
+    ink = ink_px(under)
+    if ink > 0: raise Fail(f'{name}: after the zoom the toolbar covers {ink} drawn pixels of the figure (tick labels or an axis label) '
+                           f'in its {x1 - x0:.0f}×{y1 - y0:.0f} px; see {name}_under_toolbar.png')
+    return f'toolbar: the {x1 - x0:.0f}×{y1 - y0:.0f} px of figure under it are blank after the zoom'
+
+# Run in the notebook's kernel: every axis of every explorer figure has a label that lies inside the figure
+KERNEL_LABELS = r"""
+import json as _json
+from ipywidgets.widgets.widget import _instances as _w
+_r = []
+for _n, _app in enumerate([w for w in list(_w.values()) if hasattr(w, 'explorer')]):
+    _f = _app.explorer.fig; _rd = _f.canvas.get_renderer(); _fb = _f.bbox
+    for _i, _ax in enumerate(_f.axes):
+        if not _ax.get_visible(): continue
+        for _k, _lab in (('x', _ax.xaxis.label), ('y', _ax.yaxis.label)):
+            _e = _lab.get_window_extent(_rd) if _lab.get_text() and _lab.get_visible() else None
+            _inside = _e is not None and _e.x0 >= _fb.x0 - 1 and _e.x1 <= _fb.x1 + 1 and _e.y0 >= _fb.y0 - 1 and _e.y1 <= _fb.y1 + 1
+            _r.append(dict(fig=_n, axes=_i, title=_ax.get_title(), axis=_k, label=_lab.get_text() if _lab.get_visible() else '', inside=bool(_inside)))
+print('AXIS_LABELS ' + _json.dumps(_r))
+"""
+
+def kernel_run(work:Path, base:str, token:str, code:str, timeout:float=60) -> str:
+    "Run `code` in the (one) running kernel, as a second client on its connection file; its stdout"
+    from jupyter_client import BlockingKernelClient
+    ks = api(base, token, '/api/kernels')
+    if len(ks) != 1: raise Fail(f'expected one running kernel, found {len(ks)}')
+    kc = BlockingKernelClient(connection_file=str(work/'runtime'/f'kernel-{ks[0]["id"]}.json'))
+    kc.load_connection_file(); kc.start_channels()
+    try:
+        kc.wait_for_ready(timeout=timeout)
+        text, err = [], []
+        def hook(msg):
+            c = msg['content']
+            if msg['msg_type'] == 'stream': text.append(c['text'])
+            elif msg['msg_type'] == 'error': err.append(f"{c['ename']}: {c['evalue']}")
+        kc.execute_interactive(code, store_history=False, timeout=timeout, output_hook=hook)
+        if err: raise Fail(f'the check in the kernel failed: {err[0]}')
+        return ''.join(text)
+    finally: kc.stop_channels()
+
+def test_explorer_labels(work:Path, base:str, token:str, name:str) -> str:
+    "Every axis of the explorer's figure is labelled, and the label lies inside the figure (asked in the kernel)"
+    m = re.search(r'^AXIS_LABELS (.*)$', kernel_run(work, base, token, KERNEL_LABELS), re.M)
+    if not m: raise Fail(f'{name}: the kernel printed no axis labels')
+    rows = json.loads(m[1])
+    if not rows: raise Fail(f'{name}: no explorer figure found in the kernel')
+    bad = [f'figure {r["fig"]}, axes {r["axes"]} ({r["title"] or "untitled"}), {r["axis"]} axis: ' + ('no label' if not r['label'] else f'label {r["label"]!r} outside the figure')
+           for r in rows if not (r['label'] and r['inside'])]
+    if bad: raise Fail(f'{name}: unlabelled axes in the explorer: ' + '; '.join(bad))
+    labels = sorted({f'{r["axis"]}: {r["label"]}' for r in rows})
+    n_axes = len({(r['fig'], r['axes']) for r in rows})
+    return f'labels: every axis of the {n_axes} panels of the explorer\'s figures in the kernel is labelled inside its figure ({", ".join(labels)})'
+
+def test_notebook(browser, base:str, token:str, nb_rel:str, out:Path, work:Path) -> str:
     "Open, run and drive one notebook; a summary line"
     name = Path(nb_rel).stem
     page = browser.new_page(viewport={'width': 1400, 'height': 1000})
@@ -298,10 +434,16 @@ def test_notebook(browser, base:str, token:str, nb_rel:str, out:Path) -> str:
             app.scroll_into_view_if_needed()
             lines.append(test_widget(page, app, name, i, out))
             log(f'{name}: widget {i}: {lines[-1]}')
+            lines.append(check_layout(app, name, i, out))
+            log(f'{name}: widget {i}: {lines[-1]}')
             if app.locator('.explorer-plot canvas').count():
                 lines.append(test_explorer_click(page, app, name, out))
                 log(f'{name}: widget {i}: {lines[-1]}')
                 lines.append(test_explorer_zoom(page, app, name, out))
+                log(f'{name}: widget {i}: {lines[-1]}')
+                lines.append(test_explorer_toolbar(page, app, name, out))
+                log(f'{name}: widget {i}: {lines[-1]}')
+                lines.append(test_explorer_labels(work, base, token, name))
                 log(f'{name}: widget {i}: {lines[-1]}')
         errors = page.evaluate(JS_ERRORS)
         if errors: raise Fail(f'{name}: an error appeared after moving the widgets: {summary(errors[0])}')
@@ -350,11 +492,12 @@ def main() -> int:
         with sync_playwright() as pw:
             browser = pw.chromium.launch(executable_path=CHROMIUM, headless=True, args=['--no-sandbox', '--disable-gpu'])
             try:
-                for nb in nbs: results.append(test_notebook(browser, base, token, nb, out))
+                for nb in nbs: results.append(test_notebook(browser, base, token, nb, out, work))
             finally: browser.close()
         for r in results: log(r)
         print(f'BROWSER TEST PASS: {len(nbs)} notebooks ({", ".join(Path(n).stem for n in nbs)}) ran without error, every widget\'s plot '
-              f'changed when its first slider moved, the explorer\'s start point moved on a click and its zoom kept the trajectories; screenshots in {out}; '
+              f'changed when its first slider moved, no control was cut off or narrower than its label, the explorer\'s start point moved on a click, '
+              f'its zoom kept the trajectories and left the toolbar over blank figure, and every axis of its figure is labelled; screenshots in {out}; '
               f'{time.monotonic() - t_start:.0f} s', flush=True)
         return 0
     except Exception as e:
